@@ -1,0 +1,83 @@
+"""The access log: what each door decided, appended one short transaction at a time."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Iterable
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from kiosk.db import AccessEvent
+
+GRANTED = "granted"
+DENIED = "denied"
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which rows to show; None means any."""
+
+    name: str | None = None          # substring of the name, case-insensitive
+    decision: str | None = None      # GRANTED or DENIED
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    decision: str
+    person_id: int | None
+    name: str | None
+    distance: float | None
+    snapshot_jpeg: bytes | None
+    kiosk_id: str
+    time: datetime | None = None
+
+
+def append_event(session: Session, new: NewEvent) -> AccessEvent:
+    if new.decision not in (GRANTED, DENIED):
+        raise ValueError(f"decision must be {GRANTED!r} or {DENIED!r}, not {new.decision!r}")
+    row = AccessEvent(decision=new.decision, person_id=new.person_id, name=new.name,
+                      distance=new.distance, snapshot=new.snapshot_jpeg, kiosk_id=new.kiosk_id)
+    if new.time is not None:
+        row.time = new.time
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _filtered(query: Select, where: LogFilter) -> Select:
+    if where.name:
+        query = query.where(AccessEvent.name.ilike(f"%{where.name}%"))
+    if where.decision:
+        query = query.where(AccessEvent.decision == where.decision)
+    if where.since:
+        query = query.where(AccessEvent.time >= where.since)
+    if where.until:
+        query = query.where(AccessEvent.time < where.until)
+    return query
+
+
+def list_events(session: Session, where: LogFilter = LogFilter(), offset: int = 0,
+                limit: int | None = None) -> list[AccessEvent]:
+    """Events newest first; a page of them when limit is given."""
+    query = _filtered(select(AccessEvent), where).order_by(AccessEvent.time.desc(), AccessEvent.id.desc())
+    return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+CSV_COLUMNS = ["time", "kiosk_id", "decision", "name", "distance"]
+
+
+def write_csv(events: Iterable[AccessEvent], out: IO[str]) -> int:
+    """Write events as CSV (no snapshots: they stay on the machine). Returns the row count."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for e in events:
+        writer.writerow([e.time.isoformat(), e.kiosk_id, e.decision, e.name or "",
+                         "" if e.distance is None else f"{e.distance:.4f}"])
+        count += 1
+    return count

@@ -1,0 +1,86 @@
+"""The kiosk's settings: defaults, the JSON file that overrides them, and the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_DIR = PROJECT_DIR / "facenet_model"
+DEFAULT_DB_URL = "sqlite:///gallery.db"
+DEFAULT_CONFIG_PATH = Path("kiosk.json")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an admin can tune. Distances are cosine distances (1 - cos) between
+    L2-normalised FaceNet embeddings: 0 is identical, 2 is opposite."""
+
+    # Accept a face when its best person is at most this far ...
+    threshold: float = 0.40
+    # ... and every other person is at least this much farther (never greet
+    # the wrong one of two look-alikes).
+    margin: float = 0.05
+    # Smallest face looked for, in pixels of the camera frame. A face at a
+    # door fills a large part of the frame; small faces are passers-by.
+    min_face_size: int = 60
+    # Greet and log a person at most once per this many seconds.
+    cooldown_s: float = 30.0
+    # Accept an identity when it wins in k of the last n frames of a track.
+    vote_k: int = 2
+    vote_n: int = 3
+    greeting: str = "Welcome, {name}"
+    kiosk_id: str = "door-1"
+    camera: str = "0"
+    mute: bool = False
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("KIOSK_CONFIG", DEFAULT_CONFIG_PATH))
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Defaults overridden by the JSON config file, when there is one. Unknown keys
+    are an error: a typo in a threshold must not be silently ignored."""
+    path = path or config_path()
+    if not path.exists():
+        return Settings()
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read settings ({exc})") from exc
+    known = {f.name: f.type for f in dataclasses.fields(Settings)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    return Settings(**values)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write the settings that differ from the defaults, atomically."""
+    path = path or config_path()
+    defaults = Settings()
+    changed = {f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)
+               if getattr(settings, f.name) != getattr(defaults, f.name)}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(changed, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def model_dir() -> Path:
+    return Path(os.environ.get("KIOSK_MODEL_DIR", DEFAULT_MODEL_DIR))
+
+
+def db_url(cli_value: str | None = None) -> str:
+    return cli_value or os.environ.get("KIOSK_DB_URL") or DEFAULT_DB_URL
+
+
+class ConfigError(ValueError):
+    """A settings file that cannot be used."""

@@ -1,0 +1,124 @@
+"""Turning per-frame matches into door decisions: follow faces, vote, greet once.
+
+The kiosk window and ``kiosk replay`` both feed frames through DoorDecider, so
+they decide alike.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from kiosk.access_log import DENIED, GRANTED
+from kiosk.matcher import Match
+
+Box = tuple[float, float, float, float]  # x, y, width, height in pixels
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Something to announce and log: one per person per cooldown, one per unknown track."""
+
+    type: str                 # GRANTED or DENIED
+    name: str | None
+    person_id: int | None
+    distance: float
+    track_id: int
+    face_index: int           # which of this frame's faces it is about
+
+
+@dataclass
+class _Track:
+    id: int
+    box: Box
+    last_seen: float
+    votes: deque = field(default_factory=deque)
+    granted: bool = False
+    denied: bool = False
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two x, y, w, h boxes (0 when disjoint)."""
+    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw = max(0.0, min(ax2, bx2) - max(a[0], b[0]))
+    ih = max(0.0, min(ay2, by2) - max(a[1], b[1]))
+    inter = iw * ih
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+class DoorDecider:
+    """Stateful rules over time. Feed it every processed frame in order.
+
+    - A face is followed across frames by box overlap (a track).
+    - A track's identity is accepted when the same person wins k of its last n
+      frames. It is an unknown face only when all of its last n frames say
+      "nobody": a stranger is denied a little later, a member is greeted sooner.
+    - A person is granted at most once per track and once per cooldown
+      (standing at the door is not a second visit). An unknown track is denied
+      once; if it is recognised later (the face turned to the camera), it is
+      still granted, and the log shows both.
+    """
+
+    def __init__(self, vote_k: int = 2, vote_n: int = 3, cooldown_s: float = 30.0,
+                 track_timeout_s: float = 1.0, min_iou: float = 0.2):
+        if not 1 <= vote_k <= vote_n:
+            raise ValueError("need 1 <= k <= n for a k-of-n vote")
+        self.vote_k, self.vote_n, self.cooldown_s = vote_k, vote_n, cooldown_s
+        self.track_timeout_s, self.min_iou = track_timeout_s, min_iou
+        self._tracks: list[_Track] = []
+        self._next_track_id = 1
+        self._last_granted: dict[int, float] = {}
+
+    def update(self, now: float, boxes: Sequence[Box], matches: Sequence[Match]) -> list[Decision]:
+        """The decisions this frame (time in seconds, faces with their matches) brings."""
+        self._tracks = [t for t in self._tracks if now - t.last_seen <= self.track_timeout_s]
+        decisions = []
+        for index, track in self._assign(now, boxes):
+            match = matches[index]
+            track.votes.append((match.person_id, match))
+            decision = self._vote(now, track, index)
+            if decision:
+                decisions.append(decision)
+        return decisions
+
+    def _assign(self, now: float, boxes: Sequence[Box]) -> list[tuple[int, _Track]]:
+        """Pair each face with the track it overlaps most (greedy), or a new track."""
+        pairs = sorted(((iou(b, t.box), i, t) for i, b in enumerate(boxes) for t in self._tracks),
+                       key=lambda p: -p[0])
+        taken_faces, taken_tracks, assigned = set(), set(), []
+        for overlap, index, track in pairs:
+            if overlap < self.min_iou or index in taken_faces or track.id in taken_tracks:
+                continue
+            taken_faces.add(index)
+            taken_tracks.add(track.id)
+            assigned.append((index, track))
+        for index in range(len(boxes)):
+            if index not in taken_faces:
+                track = _Track(id=self._next_track_id, box=boxes[index], last_seen=now,
+                               votes=deque(maxlen=self.vote_n))
+                self._next_track_id += 1
+                self._tracks.append(track)
+                assigned.append((index, track))
+        for index, track in assigned:
+            track.box, track.last_seen = boxes[index], now
+        return sorted(assigned, key=lambda p: p[0])
+
+    def _vote(self, now: float, track: _Track, index: int) -> Decision | None:
+        if track.granted:
+            return None
+        winner, votes = Counter(pid for pid, _ in track.votes).most_common(1)[0]
+        last = next(m for pid, m in reversed(track.votes) if pid == winner)
+        if winner is None:
+            if track.denied or votes < self.vote_n:
+                return None
+            track.denied = True
+            return Decision(DENIED, None, None, last.distance, track.id, index)
+        if votes < self.vote_k:
+            return None
+        track.granted = True
+        if now - self._last_granted.get(winner, float("-inf")) < self.cooldown_s:
+            return None
+        self._last_granted[winner] = now
+        return Decision(GRANTED, last.name, winner, last.distance, track.id, index)

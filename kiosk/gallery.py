@@ -1,0 +1,128 @@
+"""Enrolled people and their face samples: the gallery's reads and writes.
+
+Functions take a Session; callers own the transaction (``with factory.begin() as s``),
+so an enrollment that fails half-way writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from kiosk.db import AccessEvent, FaceSample, Person
+
+
+class GalleryError(ValueError):
+    """A request the gallery refuses (unknown person, name taken); the message says which."""
+
+
+@dataclass(frozen=True)
+class NewSample:
+    """A face ready to store: its embedding and the aligned crop it came from."""
+
+    embedding: np.ndarray  # (D,) float32, L2-normalised
+    thumbnail_jpeg: bytes
+    quality: float
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    id: int
+    name: str
+    samples: int
+
+
+@dataclass(frozen=True)
+class GalleryMatrix:
+    """Every sample of one model as a matrix, rows grouped by person."""
+
+    embeddings: np.ndarray  # (N, D) float32
+    person_ids: np.ndarray  # (N,) int64, non-decreasing
+    names: dict[int, str]
+
+
+def embedding_to_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def embedding_from_bytes(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<f4")
+
+
+def find_person(session: Session, name: str) -> Person | None:
+    return session.scalars(select(Person).where(Person.name == name)).one_or_none()
+
+
+def get_person(session: Session, name: str) -> Person:
+    person = find_person(session, name)
+    if person is None:
+        raise GalleryError(f"no enrolled person named {name!r}")
+    return person
+
+
+def add_samples(session: Session, name: str, samples: list[NewSample], model_name: str) -> Person:
+    """Add samples to the person called name, creating the person if new."""
+    name = name.strip()
+    if not name:
+        raise GalleryError("a person needs a name")
+    if not samples:
+        raise GalleryError(f"no face samples to enroll for {name!r}")
+    person = find_person(session, name)
+    if person is None:
+        person = Person(name=name)
+        session.add(person)
+    for sample in samples:
+        person.samples.append(FaceSample(
+            embedding=embedding_to_bytes(sample.embedding), model_name=model_name,
+            thumbnail=sample.thumbnail_jpeg, quality=float(sample.quality), source=sample.source))
+    session.flush()
+    return person
+
+
+def list_people(session: Session) -> list[PersonSummary]:
+    rows = session.execute(
+        select(Person.id, Person.name, func.count(FaceSample.id))
+        .outerjoin(FaceSample).group_by(Person.id).order_by(Person.name))
+    return [PersonSummary(id=i, name=n, samples=c) for i, n, c in rows]
+
+
+def rename_person(session: Session, old: str, new: str) -> Person:
+    new = new.strip()
+    if not new:
+        raise GalleryError("a person needs a name")
+    person = get_person(session, old)
+    if new != old and find_person(session, new) is not None:
+        raise GalleryError(f"the name {new!r} is already enrolled")
+    person.name = new
+    return person
+
+
+def delete_person(session: Session, name: str) -> int:
+    """Delete a person with every embedding and face image of theirs, the access
+    log's snapshots included (biometric data); the log rows stay, unlinked, as the
+    record of what the door decided. Returns the number of samples deleted."""
+    person = get_person(session, name)
+    count = len(person.samples)
+    session.execute(update(AccessEvent).where(AccessEvent.person_id == person.id)
+                    .values(snapshot=None, person_id=None))
+    session.delete(person)
+    session.flush()
+    return count
+
+
+def load_matrix(session: Session, model_name: str) -> GalleryMatrix:
+    """All samples made by model_name, for matching (see kiosk.matcher)."""
+    rows = session.execute(
+        select(FaceSample.person_id, FaceSample.embedding, Person.name)
+        .join(Person).where(FaceSample.model_name == model_name)
+        .order_by(FaceSample.person_id, FaceSample.id)).all()
+    if not rows:
+        return GalleryMatrix(np.zeros((0, 128), np.float32), np.zeros(0, np.int64), {})
+    embeddings = np.stack([embedding_from_bytes(r.embedding) for r in rows])
+    return GalleryMatrix(embeddings=embeddings,
+                         person_ids=np.array([r.person_id for r in rows], dtype=np.int64),
+                         names={r.person_id: r.name for r in rows})
