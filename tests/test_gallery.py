@@ -1,0 +1,128 @@
+"""kiosk.gallery and kiosk.access_log on a real SQLite file (made-up embeddings:
+these tests are about storage, not recognition)."""
+
+import io
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from kiosk.access_log import DENIED, GRANTED, LogFilter, NewEvent, append_event, list_events, write_csv
+from kiosk.db import AccessEvent, FaceSample, Person, open_database
+from kiosk.gallery import (GalleryError, NewSample, add_samples, delete_person, list_people,
+                           load_matrix, rename_person)
+from kiosk.matcher import GalleryIndex
+
+MODEL = "test-model"
+
+
+def unit(seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=128).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def sample(seed: int) -> NewSample:
+    return NewSample(unit(seed), thumbnail_jpeg=b"\xff\xd8jpeg", quality=0.9, source=f"photo{seed}.jpg")
+
+
+@pytest.fixture
+def sessions(db_url):
+    return open_database(db_url)
+
+
+def count(sessions, model) -> int:
+    with sessions.begin() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_unicode_names_round_trip(sessions):
+    with sessions.begin() as s:
+        add_samples(s, "胡歌", [sample(1), sample(2)], MODEL)
+        add_samples(s, "Zoë", [sample(3)], MODEL)
+    with sessions.begin() as s:
+        assert [(p.name, p.samples) for p in list_people(s)] == [("Zoë", 1), ("胡歌", 2)]
+        matrix = load_matrix(s, MODEL)
+    assert matrix.embeddings.shape == (3, 128)
+    assert np.allclose(matrix.embeddings[0], unit(1))
+    assert sorted(matrix.names.values()) == ["Zoë", "胡歌"]
+
+
+def test_failed_enrollment_leaves_nothing(sessions):
+    with pytest.raises(RuntimeError):
+        with sessions.begin() as s:
+            add_samples(s, "Ada", [sample(1)], MODEL)
+            raise RuntimeError("the disk filled up half-way")
+    assert count(sessions, Person) == 0 and count(sessions, FaceSample) == 0
+
+
+def test_embeddings_of_another_model_are_not_loaded(sessions):
+    with sessions.begin() as s:
+        add_samples(s, "Ada", [sample(1)], "old-model")
+    with sessions.begin() as s:
+        assert load_matrix(s, MODEL).embeddings.shape == (0, 128)
+
+
+def test_rename_and_refusals(sessions):
+    with sessions.begin() as s:
+        add_samples(s, "Ada", [sample(1)], MODEL)
+        add_samples(s, "Bob", [sample(2)], MODEL)
+    with sessions.begin() as s:
+        rename_person(s, "Ada", "Ada L.")
+    with sessions.begin() as s:
+        with pytest.raises(GalleryError, match="already enrolled"):
+            rename_person(s, "Ada L.", "Bob")
+        with pytest.raises(GalleryError, match="no enrolled person"):
+            rename_person(s, "Nobody", "X")
+        with pytest.raises(GalleryError):
+            add_samples(s, "  ", [sample(3)], MODEL)
+    with sessions.begin() as s:
+        assert [p.name for p in list_people(s)] == ["Ada L.", "Bob"]
+
+
+def test_delete_removes_embeddings_and_snapshots(sessions):
+    with sessions.begin() as s:
+        ada = add_samples(s, "Ada", [sample(1), sample(2)], MODEL)
+        add_samples(s, "Bob", [sample(3)], MODEL)
+        append_event(s, NewEvent(GRANTED, ada.id, "Ada", 0.2, b"face-jpeg", "door-1"))
+    with sessions.begin() as s:
+        assert delete_person(s, "Ada") == 2
+    assert count(sessions, FaceSample) == 1
+    with sessions.begin() as s:
+        (event,) = list_events(s)
+        assert event.snapshot is None and event.person_id is None
+        assert event.decision == GRANTED  # what the door did stays on record
+
+
+def test_log_filters_pages_and_csv(sessions):
+    base = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+    with sessions.begin() as s:
+        for i in range(30):
+            granted = i % 3 != 0
+            append_event(s, NewEvent(GRANTED if granted else DENIED, None, "Ada" if granted else None,
+                                     0.3, None, "door-1", time=base + timedelta(minutes=i)))
+    with sessions.begin() as s:
+        newest = list_events(s, limit=5)
+        assert [e.time.minute for e in newest] == [29, 28, 27, 26, 25]
+        assert len(list_events(s, LogFilter(decision=DENIED))) == 10
+        assert len(list_events(s, LogFilter(name="ad"))) == 20
+        window = LogFilter(since=base + timedelta(minutes=10), until=base + timedelta(minutes=20))
+        assert len(list_events(s, window)) == 10
+        assert len(list_events(s, offset=25, limit=10)) == 5
+        out = io.StringIO()
+        assert write_csv(list_events(s, LogFilter(decision=DENIED)), out) == 10
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "time,kiosk_id,decision,name,distance" and len(lines) == 11
+
+
+def test_index_from_gallery_matches_the_right_person(sessions):
+    with sessions.begin() as s:
+        add_samples(s, "Ada", [sample(1), sample(2)], MODEL)
+        add_samples(s, "Bob", [sample(3)], MODEL)
+        index = GalleryIndex(load_matrix(s, MODEL))
+    probe = unit(3) + 0.05 * unit(9)
+    probe /= np.linalg.norm(probe)
+    (match,) = index.match(probe[None], threshold=0.4, margin=0.05)
+    assert match.name == "Bob" and match.distance < 0.05
+    (stranger,) = index.match(unit(42)[None], threshold=0.4, margin=0.05)
+    assert stranger.name is None and stranger.best_name in ("Ada", "Bob")
