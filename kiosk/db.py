@@ -71,6 +71,30 @@ class AccessEvent(Base):
     kiosk_id: Mapped[str] = mapped_column(String(100))
 
 
+class AdminAction(Base):
+    """The audit trail: every enrollment, rename, deletion and settings change."""
+
+    __tablename__ = "admin_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    action: Mapped[str] = mapped_column(String(50))   # "enroll", "rename", "delete", "settings", ...
+    detail: Mapped[str] = mapped_column(String(1000))
+    kiosk_id: Mapped[str] = mapped_column(String(100))
+
+
+class AdminSecret(Base):
+    """The admin PIN, only as a salted scrypt hash, and the wrong-PIN lock-out state."""
+
+    __tablename__ = "admin_secret"
+
+    kiosk_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    pin_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+
+
 def open_database(url: str) -> sessionmaker:
     """A session factory for the database at url, its tables created if missing."""
     engine = create_engine(url)
