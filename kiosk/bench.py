@@ -1,0 +1,129 @@
+"""`kiosk bench`: medians of the door's costs on this machine, on bundled real faces."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kiosk.config import PROJECT_DIR
+from kiosk.context import KioskContext
+from kiosk.gallery import GalleryMatrix
+from kiosk.images import load_rgb
+from kiosk.matcher import GalleryIndex
+from kiosk.walk_in import letterbox, walk_in_frames
+
+SAMPLE_FACES = PROJECT_DIR / "resources" / "faces"
+
+
+def median_ms(fn, runs: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return round(1000 * float(np.median(times)), 2)
+
+
+def run_bench(ctx: KioskContext, runs: int = 30, peer: bool = False) -> dict:
+    """Every figure is a median over `runs` timed calls after a warm-up."""
+    engine = ctx.engine
+    person = load_rgb(SAMPLE_FACES / "obama.jpg")
+    frame = letterbox(person, (640, 480))
+    detections = engine.detect(frame)
+    if len(detections) != 1:
+        raise RuntimeError(f"bench frame: expected one face, found {len(detections)}")
+    crop = engine.faces(frame, detections)[0].aligned
+    figures = {
+        "detect_ms": median_ms(lambda: engine.detect(frame), runs),
+        "detect_near_ms": median_ms(lambda: engine.detector.detect_near(frame, detections[0].box), runs),
+        "embed_ms_batch1": median_ms(lambda: engine.embedder.embed(crop[None]), runs),
+        "embed_ms_batch8": round(median_ms(lambda: engine.embedder.embed(np.stack([crop] * 8)), runs) / 8, 2),
+        "match_ms_100k": _match_100k(runs),
+    }
+    clip = walk_in_frames(person, size=(640, 360), frames=90)
+    figures["replay_fps"] = _replay_fps(ctx, person, clip)
+    figures["startup_s"] = _startup_s(ctx, person)
+    if peer:
+        figures["peer_face_recognition_fps"] = _peer_fps(clip)
+    figures["machine"] = f"{os.cpu_count()} cores, {sys.platform}"
+    return figures
+
+
+def _match_100k(runs: int) -> float:
+    """1:N over 100,000 random unit vectors (10,000 people x 10 samples)."""
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(100_000, 128)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.repeat(np.arange(10_000), 10)
+    index = GalleryIndex(GalleryMatrix(vectors, ids, {i: f"p{i}" for i in range(10_000)}))
+    query = vectors[:1]
+    return median_ms(lambda: index.match(query, 0.4, 0.05), runs)
+
+
+def _replay_fps(ctx: KioskContext, person: np.ndarray, clip: list[np.ndarray]) -> float:
+    """Frames a second through the whole pipeline (detect, align, embed, match,
+    decide) on a 640x360 clip of the person walking in, with them enrolled."""
+    from kiosk.recognizer import Recognizer
+    enrolled = ctx.engine.faces(person)[0].embedding
+    index = GalleryIndex(GalleryMatrix(enrolled[None], np.array([1]), {1: "sample"}))
+    recognizer = Recognizer(ctx.engine, index, ctx.settings)
+    for rgb in clip[:5]:
+        recognizer.process(0.0, rgb)  # warm-up: interpreters allocate on first use
+    recognizer = Recognizer(ctx.engine, index, ctx.settings)
+    start = time.perf_counter()
+    for i, rgb in enumerate(clip):
+        recognizer.process(i / 30.0, rgb)
+    return round(len(clip) / (time.perf_counter() - start), 1)
+
+
+def _startup_s(ctx: KioskContext, person: np.ndarray) -> float:
+    """From starting `kiosk replay` in a new process to its first line naming the
+    enrolled person (a real gallery file, a real video file)."""
+    from kiosk.db import open_database
+    from kiosk.enrollment import sample_from_face
+    from kiosk.gallery import add_samples
+    from kiosk.video import write_video
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        with open_database(url).begin() as session:
+            add_samples(session, "sample", [sample_from_face(ctx.engine.faces(person)[0], None)],
+                        ctx.engine.model_name)
+        video = write_video(Path(tmp) / "door.avi", [letterbox(person, (640, 360))] * 10)
+        command = [sys.executable, "-m", "ui.cli", "--db", url, "--model-dir", str(ctx.model_dir),
+                   "--json", "replay", str(video)]
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=PROJECT_DIR)
+        elapsed = None
+        for line in proc.stdout:
+            if any(f["name"] == "sample" for f in json.loads(line)["faces"]):
+                elapsed = time.perf_counter() - start
+                break
+        proc.kill()
+        proc.wait()
+    if elapsed is None:
+        raise RuntimeError("startup bench: the enrolled face was never recognised")
+    return round(elapsed, 2)
+
+
+def _peer_fps(clip: list[np.ndarray]) -> float | None:
+    """face_recognition (dlib HOG detector + ResNet encoder) on the same clip,
+    the peer a user would otherwise pick; None when it is not installed
+    (pip install -e '.[peer]')."""
+    try:
+        import face_recognition
+    except ImportError:
+        return None
+    face_recognition.face_encodings(clip[0])  # warm-up
+    start = time.perf_counter()
+    for rgb in clip:
+        face_recognition.face_encodings(rgb, face_recognition.face_locations(rgb))
+    return round(len(clip) / (time.perf_counter() - start), 1)

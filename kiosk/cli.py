@@ -1,0 +1,105 @@
+"""`kiosk`: the command line. Parses arguments, runs a command, turns known
+errors into one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kiosk import config
+from kiosk.config import ConfigError
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Face-recognition door kiosk.")
+    parser.add_argument("--db", help=f"gallery database URL (default $KIOSK_DB_URL or {config.DEFAULT_DB_URL})")
+    parser.add_argument("--model-dir", type=Path, help="folder of the face models (default facenet_model/)")
+    parser.add_argument("--config", type=Path, help="settings file (default $KIOSK_CONFIG or kiosk.json)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("fetch-model", help="download and check the FaceNet weights, convert the models")
+    p.add_argument("--quiet", action="store_true", help="say nothing when all is in place")
+
+    p = sub.add_parser("enroll", help="enroll a person from photos (one face each)")
+    p.add_argument("name")
+    p.add_argument("images", nargs="+", type=Path)
+
+    p = sub.add_parser("import", help="enroll everyone in DIR/<name>/*.jpg")
+    p.add_argument("dir", type=Path)
+
+    p = sub.add_parser("people", help="list, rename or delete enrolled people")
+    people = p.add_subparsers(dest="action", metavar="ACTION")
+    people.add_parser("list", help="everyone enrolled, with sample counts (the default)")
+    r = people.add_parser("rename", help="change a person's name")
+    r.add_argument("old")
+    r.add_argument("new")
+    d = people.add_parser("delete", help="delete a person with all their face data")
+    d.add_argument("name")
+
+    p = sub.add_parser("identify", help="who is in these photos")
+    p.add_argument("images", nargs="+", type=Path)
+
+    p = sub.add_parser("verify", help="are these two photos the same person")
+    p.add_argument("image_a", type=Path)
+    p.add_argument("image_b", type=Path)
+
+    p = sub.add_parser("calibrate", help="choose the threshold from DIR/<name>/*.jpg")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--far", type=float, default=0.001, help="target false-accept rate (default 0.001)")
+    p.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the distributions and the ROC")
+    p.add_argument("--save", action="store_true", help="store the threshold in the settings file")
+
+    p = sub.add_parser("replay", help="run the door's recognition over a video, camera or stream")
+    p.add_argument("source", help="video file, camera index (0) or stream URL")
+    p.add_argument("--log", action="store_true", help="write the decisions to the access log")
+    p.add_argument("--max-frames", type=int, help="stop after this many frames")
+
+    p = sub.add_parser("log", help="show or export the access log")
+    p.add_argument("--name", help="only names containing this")
+    p.add_argument("--decision", choices=["granted", "denied"])
+    p.add_argument("--since", help="from this date/time (ISO, local time)")
+    p.add_argument("--until", help="before this date/time (ISO, local time)")
+    p.add_argument("--limit", type=int, default=50, help="rows to show (default 50; CSV exports all)")
+    p.add_argument("--csv", type=Path, metavar="FILE", help="export the matching rows as CSV ('-' for stdout)")
+
+    p = sub.add_parser("bench", help="measure this machine (medians, printed as JSON)")
+    p.add_argument("--runs", type=int, default=30, help="timed runs per figure")
+    p.add_argument("--peer", action="store_true", help="also time face_recognition (dlib) on the same clip")
+
+    p = sub.add_parser("run", help="open the kiosk window")
+    p.add_argument("--source", help="camera index, video file or stream URL (default from settings)")
+    p.add_argument("--windowed", action="store_true", help="a normal window instead of fullscreen")
+    p.add_argument("--demo", action="store_true", help="a generated clip and a throw-away gallery")
+    p.add_argument("--mute", action="store_true", help="no speech")
+    p.add_argument("--stats", action="store_true", help="show the live timing overlay")
+    return parser
+
+
+def main(argv: list[str] | None = None, extra_commands: dict | None = None) -> int:
+    """Run one command. extra_commands maps names to handlers from outside the
+    engine (ui/ adds `run`, the window), so the engine never imports Qt."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    from kiosk import commands  # after parsing: `kiosk --help` stays instant
+    try:
+        return commands.run(args, extra_commands or {})
+    except KeyboardInterrupt:
+        return 130
+    except commands.KNOWN_ERRORS as exc:
+        print(f"kiosk {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except ConfigError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""What each `kiosk` command does (kiosk.cli parses the arguments)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from kiosk import config
+from kiosk.context import KioskContext
+from kiosk.enrollment import EnrollmentError
+from kiosk.gallery import GalleryError
+from kiosk.images import ImageError
+from kiosk.video import SourceError
+from kiosk.weights import WeightsError
+
+
+class DatabaseError(RuntimeError):
+    """The gallery database refused (locked, full disk, unreachable)."""
+
+
+KNOWN_ERRORS = (WeightsError, ImageError, EnrollmentError, GalleryError, SourceError,
+                DatabaseError, ValueError)
+
+
+def run(args, extra_commands: dict) -> int:
+    settings = config.load_settings(args.config)
+    ctx = KioskContext(settings, config.db_url(args.db), args.model_dir or config.model_dir())
+    handler = {**COMMANDS, **extra_commands}[args.command]
+    try:
+        return handler(ctx, args) or 0
+    except OperationalError as exc:
+        raise DatabaseError(f"database error: {exc.orig}") from exc
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+
+def emit(args, payload: dict, text: str) -> None:
+    """JSON on stdout with --json, otherwise the human text."""
+    print(json.dumps(payload, ensure_ascii=False) if args.json else text)
+
+
+def progress(items, label: str):
+    """A progress bar on a terminal (stderr), the plain items otherwise."""
+    if not sys.stderr.isatty():
+        return items
+    from tqdm import tqdm
+    return tqdm(items, desc=label, unit="img", leave=False)
+
+
+def cmd_fetch_model(ctx: KioskContext, args) -> int:
+    from kiosk.weights import fetch_model, prepare_models
+    say = (lambda *_: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
+    h5 = fetch_model(ctx.model_dir, log=say)
+    prepare_models(ctx.model_dir, log=say)
+    if not args.quiet:
+        emit(args, {"weights": str(h5), "model_dir": str(ctx.model_dir)}, f"models ready in {ctx.model_dir}")
+    return 0
+
+
+def cmd_enroll(ctx: KioskContext, args) -> int:
+    from kiosk.enrollment import samples_from_photos
+    from kiosk.gallery import add_samples
+    samples, rejected = samples_from_photos(ctx.engine, args.name, args.images, ctx.load_index(),
+                                            ctx.settings.threshold)
+    if rejected:
+        # All or nothing: the admin fixes the photo list and enrolls again.
+        for r in rejected:
+            print(r.reason, file=sys.stderr)
+        raise EnrollmentError(f"nothing enrolled: {len(rejected)} of {len(args.images)} photos refused")
+    with ctx.sessions.begin() as session:
+        person = add_samples(session, args.name, samples, ctx.engine.model_name)
+        total = len(person.samples)
+    emit(args, {"name": args.name, "added": len(samples), "samples": total},
+         f"enrolled {args.name}: {len(samples)} new sample(s), {total} in all")
+    return 0
+
+
+def cmd_import(ctx: KioskContext, args) -> int:
+    from kiosk.enrollment import people_folders, samples_from_photos
+    from kiosk.gallery import add_samples
+    report = []
+    for name, photos in people_folders(args.dir).items():
+        samples, rejected = samples_from_photos(ctx.engine, name, list(progress(photos, name)),
+                                                ctx.load_index(), ctx.settings.threshold)
+        for r in rejected:
+            print(f"skipped {r.reason}", file=sys.stderr)
+        if samples:
+            with ctx.sessions.begin() as session:  # one person, one transaction
+                add_samples(session, name, samples, ctx.engine.model_name)
+        report.append({"name": name, "added": len(samples), "skipped": len(rejected)})
+    lines = [f"{r['name']}: {r['added']} enrolled, {r['skipped']} skipped" for r in report]
+    emit(args, {"people": report}, "\n".join(lines))
+    return 0 if any(r["added"] for r in report) else 1
+
+
+def cmd_people(ctx: KioskContext, args) -> int:
+    from kiosk.gallery import delete_person, list_people, rename_person
+    action = args.action or "list"
+    with ctx.sessions.begin() as session:
+        if action == "rename":
+            rename_person(session, args.old, args.new)
+            emit(args, {"renamed": args.old, "to": args.new}, f"renamed {args.old} to {args.new}")
+        elif action == "delete":
+            count = delete_person(session, args.name)
+            emit(args, {"deleted": args.name, "samples": count},
+                 f"deleted {args.name} and {count} face sample(s)")
+        else:
+            people = list_people(session)
+            emit(args, {"people": [{"name": p.name, "samples": p.samples} for p in people]},
+                 "\n".join(f"{p.name}\t{p.samples} sample(s)" for p in people) or "nobody enrolled")
+    return 0
+
+
+def cmd_identify(ctx: KioskContext, args) -> int:
+    from kiosk.images import load_rgb
+    from kiosk.report import image_json
+    recognizer = ctx.recognizer()
+    results, failed = [], 0
+    for path in progress(args.images, "identify"):
+        try:
+            faces = recognizer.identify(load_rgb(path))
+            results.append(image_json(str(path), faces, None))
+        except ImageError as exc:
+            failed += 1
+            results.append(image_json(str(path), None, str(exc)))
+            if not args.json:
+                print(exc, file=sys.stderr)
+    if args.json:
+        print(json.dumps({"results": results}, ensure_ascii=False))
+    else:
+        for r in results:
+            if r["error"] is None:
+                names = ", ".join(f["name"] or "unknown" for f in r["faces"]) or "no face"
+                print(f"{r['image']}: {names}")
+    return 1 if failed else 0
+
+
+def cmd_verify(ctx: KioskContext, args) -> int:
+    from kiosk.enrollment import the_one_face
+    from kiosk.images import load_rgb
+    from kiosk.matcher import cosine_distances
+    a = the_one_face(ctx.engine, load_rgb(args.image_a), str(args.image_a))
+    b = the_one_face(ctx.engine, load_rgb(args.image_b), str(args.image_b))
+    distance = float(cosine_distances(a.embedding[None], b.embedding[None])[0, 0])
+    same = distance <= ctx.settings.threshold
+    emit(args, {"same": same, "distance": round(distance, 4), "threshold": ctx.settings.threshold},
+         f"{'same person' if same else 'different people'} (distance {distance:.3f}, "
+         f"threshold {ctx.settings.threshold:.3f})")
+    return 0
+
+
+def cmd_calibrate(ctx: KioskContext, args) -> int:
+    from kiosk.calibration_set import embed_folders
+    from kiosk.calibrate import calibrate, pair_distances, plot
+    embeddings, labels, skipped = embed_folders(ctx.engine, args.dir, progress)
+    for reason in skipped:
+        print(f"skipped {reason}", file=sys.stderr)
+    genuine, impostor = pair_distances(embeddings, labels)
+    result = calibrate(genuine, impostor, args.far)
+    if args.plot:
+        plot(genuine, impostor, result, args.plot)
+    if args.save:
+        config.save_settings(ctx.settings.replace(threshold=round(result.threshold, 4)), args.config)
+    payload = {"genuine_pairs": result.genuine_pairs, "impostor_pairs": result.impostor_pairs,
+               "auc": round(result.auc, 5), "threshold": round(result.threshold, 4),
+               "far": round(result.far, 5), "frr": round(result.frr, 5)}
+    emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
+    return 0
+
+
+def cmd_replay(ctx: KioskContext, args) -> int:
+    from kiosk.door import log_decisions
+    from kiosk.report import frame_json
+    from kiosk.video import VideoSource
+    recognizer = ctx.recognizer()
+    with VideoSource(args.source) as source:
+        for frame in source.frames():
+            if args.max_frames is not None and frame.index >= args.max_frames:
+                break
+            result = recognizer.process(frame.time, frame.rgb)
+            if args.log:
+                log_decisions(ctx.sessions, result, ctx.settings.kiosk_id)
+            if args.json:
+                print(json.dumps(frame_json(frame.index, result), ensure_ascii=False), flush=True)
+            else:
+                for d in result.decisions:
+                    print(f"{frame.time:8.2f}s  {d.type:7s}  {d.name or 'unknown'}", flush=True)
+    return 0
+
+
+def _local_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).astimezone()
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date/time like 2026-11-23 or 2026-11-23T08:30") from None
+
+
+def cmd_log(ctx: KioskContext, args) -> int:
+    from kiosk.access_log import LogFilter, list_events, write_csv
+    where = LogFilter(name=args.name, decision=args.decision,
+                      since=_local_time(args.since), until=_local_time(args.until))
+    with ctx.sessions.begin() as session:
+        if args.csv:
+            events = list_events(session, where)
+            if str(args.csv) == "-":
+                write_csv(events, sys.stdout)
+            else:
+                with open(args.csv, "w", newline="", encoding="utf-8") as out:
+                    count = write_csv(events, out)
+                print(f"wrote {count} row(s) to {args.csv}", file=sys.stderr)
+            return 0
+        events = list_events(session, where, limit=args.limit)
+        rows = [{"time": e.time.isoformat(), "kiosk_id": e.kiosk_id, "decision": e.decision,
+                 "name": e.name, "distance": e.distance} for e in events]
+    emit(args, {"events": rows}, "\n".join(
+        f"{r['time'][:19]}  {r['kiosk_id']}  {r['decision']:7s}  {r['name'] or 'unknown'}" for r in rows)
+        or "no access events")
+    return 0
+
+
+def cmd_bench(ctx: KioskContext, args) -> int:
+    from kiosk.bench import run_bench
+    figures = run_bench(ctx, runs=args.runs, peer=args.peer)
+    print(json.dumps(figures, ensure_ascii=False, indent=None if args.json else 2))
+    return 0
+
+
+def cmd_run_unavailable(ctx: KioskContext, args) -> int:
+    raise SourceError("the kiosk window is not part of the engine: start it with the installed `kiosk` command")
+
+
+COMMANDS = {
+    "fetch-model": cmd_fetch_model, "enroll": cmd_enroll, "import": cmd_import,
+    "people": cmd_people, "identify": cmd_identify, "verify": cmd_verify,
+    "calibrate": cmd_calibrate, "replay": cmd_replay, "log": cmd_log, "bench": cmd_bench,
+    "run": cmd_run_unavailable,
+}

@@ -1,0 +1,73 @@
+"""FaceEngine: the one owner of the face models (detect -> align -> embed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kiosk.align import crop_face, sharpness
+from kiosk.detector import Detection, FaceDetector
+from kiosk.embedder import FaceEmbedder
+from kiosk.weights import WeightsMissing
+
+DEFAULT_THREADS = 2
+
+
+@dataclass(frozen=True)
+class Face:
+    """A detected face, its aligned crop and its embedding."""
+
+    detection: Detection
+    aligned: np.ndarray    # (160, 160, 3) uint8 RGB
+    embedding: np.ndarray  # (128,) float32, L2-normalised
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return self.detection.box
+
+
+class FaceEngine:
+    """Loads the converted models from model_dir once; callers ask it for faces,
+    never for networks. Construct with FaceEngine.load(model_dir)."""
+
+    def __init__(self, detector: FaceDetector, embedder: FaceEmbedder):
+        self.detector = detector
+        self.embedder = embedder
+
+    @classmethod
+    def load(cls, model_dir: Path, min_face_size: int = 60, threads: int = DEFAULT_THREADS) -> "FaceEngine":
+        """Raises WeightsMissing (one line: how to get them) when the models are not there."""
+        model_dir = Path(model_dir)
+        needed = [model_dir / n for n in ("facenet.tflite", "pnet.tflite", "rnet.tflite", "onet.tflite")]
+        if not all(p.exists() for p in needed):
+            raise WeightsMissing(f"face models not found in {model_dir}: run `kiosk fetch-model` first")
+        return cls(FaceDetector(model_dir, min_face_size=min_face_size, num_threads=threads),
+                   FaceEmbedder(model_dir / "facenet.tflite", num_threads=threads))
+
+    @property
+    def model_name(self) -> str:
+        return self.embedder.model_name
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        """Faces in a uint8 RGB frame, left to right."""
+        return self.detector.detect(rgb)
+
+    def faces(self, rgb: np.ndarray, detections: list[Detection] | None = None) -> list[Face]:
+        """Detect (unless detections are given), align and embed, in one batch."""
+        if detections is None:
+            detections = self.detect(rgb)
+        if not detections:
+            return []
+        # The box crop with the training margin beat landmark alignment on the
+        # 5-celebrity set (AUC 0.9984 vs 0.9972, true-accept 95.4% vs 91.5% at
+        # 0.1% false-accept; README "Accuracy"), so it is the one used.
+        crops = np.stack([crop_face(rgb, d) for d in detections])
+        embeddings = self.embedder.embed(crops)
+        return [Face(d, c, e) for d, c, e in zip(detections, crops, embeddings)]
+
+
+def face_quality(face: Face) -> float:
+    """A 0..1 score for choosing and refusing enrollment samples: sharp, confident faces score high."""
+    return float(face.detection.confidence * min(1.0, sharpness(face.aligned) / 100.0))

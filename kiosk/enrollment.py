@@ -1,0 +1,80 @@
+"""From photos to gallery samples: one face a photo, checked, or a clear refusal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kiosk.engine import Face, FaceEngine, face_quality
+from kiosk.gallery import NewSample
+from kiosk.images import ImageError, encode_jpeg, load_rgb
+from kiosk.matcher import GalleryIndex
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+class EnrollmentError(ValueError):
+    """A photo that cannot be enrolled; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    source: str
+    reason: str
+
+
+def sample_from_face(face: Face, source: str | None) -> NewSample:
+    return NewSample(embedding=face.embedding, thumbnail_jpeg=encode_jpeg(face.aligned),
+                     quality=face_quality(face), source=source)
+
+
+def the_one_face(engine: FaceEngine, rgb: np.ndarray, source: str) -> Face:
+    """The single face of an enrollment photo; EnrollmentError for none or several."""
+    faces = engine.faces(rgb)
+    if not faces:
+        raise EnrollmentError(f"{source}: no face found")
+    if len(faces) > 1:
+        raise EnrollmentError(f"{source}: {len(faces)} faces found; use a photo of this person alone")
+    return faces[0]
+
+
+def check_not_someone_else(face: Face, name: str, index: GalleryIndex, threshold: float,
+                           source: str) -> None:
+    """Refuse a face that already matches another enrolled person: enrolling it
+    under a second name would let the door greet one as the other."""
+    match = index.match(face.embedding[None], threshold, margin=0.0)[0]
+    if match.name is not None and match.name != name:
+        raise EnrollmentError(
+            f"{source}: this face matches {match.name!r} (distance {match.distance:.2f}), not {name!r}")
+
+
+def samples_from_photos(engine: FaceEngine, name: str, paths: list[Path], index: GalleryIndex,
+                        threshold: float) -> tuple[list[NewSample], list[Rejection]]:
+    """A sample for each usable photo, and the reason for each refused one."""
+    samples, rejected = [], []
+    for path in paths:
+        try:
+            face = the_one_face(engine, load_rgb(path), str(path))
+            check_not_someone_else(face, name, index, threshold, str(path))
+        except (ImageError, EnrollmentError) as exc:
+            rejected.append(Rejection(str(path), str(exc)))
+            continue
+        samples.append(sample_from_face(face, str(path)))
+    return samples, rejected
+
+
+def people_folders(root: Path) -> dict[str, list[Path]]:
+    """{person name: photos} for a folder holding one sub-folder per person
+    (the tutorials' train_faces/<name>/ layout)."""
+    if not root.is_dir():
+        raise EnrollmentError(f"{root}: not a folder")
+    people = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if photos:
+            people[folder.name] = photos
+    if not people:
+        raise EnrollmentError(f"{root}: no sub-folders with photos (expected {root}/<name>/*.jpg)")
+    return people

@@ -1,0 +1,86 @@
+"""Recognizer: frames in, recognised faces and door decisions out (no Qt, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kiosk.config import Settings
+from kiosk.decisions import Decision, DoorDecider, iou
+from kiosk.engine import Face, FaceEngine
+from kiosk.matcher import GalleryIndex, Match
+
+
+@dataclass(frozen=True)
+class RecognizedFace:
+    face: Face
+    match: Match
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    time: float                       # seconds (video time, or the camera clock)
+    faces: list[RecognizedFace]       # left to right
+    decisions: list[Decision] = field(default_factory=list)
+
+
+class Recognizer:
+    """Runs the engine over a stream of frames and applies the door's rules.
+
+    A face seen in the last frame is re-found in its neighbourhood
+    (FaceDetector.detect_near) rather than by the full scale pyramid; the full
+    detector still runs every ``full_detect_every`` frames to notice newcomers.
+    """
+
+    def __init__(self, engine: FaceEngine, index: GalleryIndex, settings: Settings,
+                 full_detect_every: int = 5):
+        self.engine = engine
+        self.index = index
+        self.settings = settings
+        self.full_detect_every = full_detect_every
+        self.decider = DoorDecider(settings.vote_k, settings.vote_n, settings.cooldown_s)
+        self._previous: list[Face] = []
+        self._frames = 0
+
+    def set_index(self, index: GalleryIndex) -> None:
+        """Swap in a refreshed gallery (after an enrollment or deletion)."""
+        self.index = index
+
+    def identify(self, rgb: np.ndarray) -> list[RecognizedFace]:
+        """Every face of one still image with its match; no tracking, no decisions."""
+        return self._match(self.engine.faces(rgb))
+
+    def process(self, now: float, rgb: np.ndarray) -> FrameResult:
+        """One frame of a stream: faces, matches and what the door should do."""
+        faces = self.engine.faces(rgb, self._detections(rgb))
+        self._previous = faces
+        self._frames += 1
+        recognized = self._match(faces)
+        decisions = self.decider.update(now, [r.face.box for r in recognized],
+                                        [r.match for r in recognized])
+        return FrameResult(now, recognized, decisions)
+
+    def _detections(self, rgb: np.ndarray):
+        if not self._previous or self._frames % self.full_detect_every == 0:
+            return self.engine.detect(rgb)
+        found = []
+        for face in self._previous:
+            found += self.engine.detector.detect_near(rgb, face.box)
+        return sorted(_unique(found), key=lambda d: d.box[0])
+
+    def _match(self, faces: list[Face]) -> list[RecognizedFace]:
+        if not faces:
+            return []
+        matches = self.index.match(np.stack([f.embedding for f in faces]),
+                                   self.settings.threshold, self.settings.margin)
+        return [RecognizedFace(f, m) for f, m in zip(faces, matches)]
+
+
+def _unique(detections):
+    """Drop a detection that repeats an earlier one (two tracks re-finding one face)."""
+    kept = []
+    for d in detections:
+        if all(iou(d.box, k.box) < 0.5 for k in kept):
+            kept.append(d)
+    return kept

@@ -1,0 +1,29 @@
+"""The JSON shapes of the command line's --json output."""
+
+from __future__ import annotations
+
+import math
+
+from kiosk.recognizer import FrameResult, RecognizedFace
+
+
+def _finite(value: float) -> float | None:
+    return None if value is None or math.isinf(value) else round(float(value), 4)
+
+
+def face_json(face: RecognizedFace) -> dict:
+    x, y, w, h = face.face.box
+    return {"box": [round(x), round(y), round(w), round(h)],
+            "confidence": round(float(face.face.detection.confidence), 4),
+            "name": face.match.name,
+            "distance": _finite(face.match.distance)}
+
+
+def image_json(image: str, faces: list[RecognizedFace] | None, error: str | None) -> dict:
+    return {"image": image, "error": error, "faces": [face_json(f) for f in faces or []]}
+
+
+def frame_json(index: int, result: FrameResult) -> dict:
+    return {"frame": index, "time": round(result.time, 3),
+            "faces": [face_json(f) for f in result.faces],
+            "events": [{"type": d.type, "name": d.name} for d in result.decisions]}
