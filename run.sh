@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Set up on first use (see scripts/setup.sh), then start the kiosk.
-# Arguments go to `kiosk run`, e.g. ./run.sh --demo --windowed
+# Set up on first use (see scripts/setup.sh), then run the kiosk command.
+# With no arguments it lists what the kiosk can do; e.g.
+#   ./run.sh replay 0          recognise faces from camera 0 in the terminal
+#   ./run.sh import photos/    enroll everyone in photos/<name>/*.jpg
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh
-exec .venv/bin/kiosk run "$@"
+exec .venv/bin/kiosk "$@"

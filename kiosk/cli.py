@@ -71,12 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=30, help="timed runs per figure")
     p.add_argument("--peer", action="store_true", help="also time face_recognition (dlib) on the same clip")
 
-    p = sub.add_parser("run", help="open the kiosk window")
-    p.add_argument("--source", help="camera index, video file or stream URL (default from settings)")
-    p.add_argument("--windowed", action="store_true", help="a normal window instead of fullscreen")
-    p.add_argument("--demo", action="store_true", help="a generated clip and a throw-away gallery")
-    p.add_argument("--mute", action="store_true", help="no speech")
-    p.add_argument("--stats", action="store_true", help="show the live timing overlay")
     return parser
 
 

@@ -231,13 +231,8 @@ def cmd_bench(ctx: KioskContext, args) -> int:
     return 0
 
 
-def cmd_run_unavailable(ctx: KioskContext, args) -> int:
-    raise SourceError("the kiosk window is not part of the engine: start it with the installed `kiosk` command")
-
-
 COMMANDS = {
     "fetch-model": cmd_fetch_model, "enroll": cmd_enroll, "import": cmd_import,
     "people": cmd_people, "identify": cmd_identify, "verify": cmd_verify,
     "calibrate": cmd_calibrate, "replay": cmd_replay, "log": cmd_log, "bench": cmd_bench,
-    "run": cmd_run_unavailable,
 }

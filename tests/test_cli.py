@@ -132,3 +132,12 @@ def test_missing_weights_is_one_line(tmp_path, db_url, capsys, faces_dir):
                  str(faces_dir / "people" / "obama" / "obama.jpg")])
     err = capsys.readouterr().err
     assert code == 1 and "kiosk fetch-model" in err and err.count("\n") == 1
+
+
+def test_import_folder_per_person(kiosk, celebrities):
+    code, out, err = kiosk("import", celebrities / "val")
+    report = {r["name"]: r for r in json.loads(out)["people"]}
+    assert code == 0 and sorted(report) == ["ben_afflek", "elton_john", "jerry_seinfeld", "madonna", "mindy_kaling"]
+    assert sum(r["added"] for r in report.values()) >= 22  # 25 photos; a few have no usable face
+    people = json.loads(kiosk("people")[1])["people"]
+    assert sum(p["samples"] for p in people) == sum(r["added"] for r in report.values())

@@ -1,4 +1,5 @@
-"""The installed `kiosk` command: the engine's command line plus `run`, the window."""
+"""The installed `kiosk` command: the engine's command line, plus what the Qt
+shell adds (the kiosk window's `run` is the next step, issue 7)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,12 @@ import sys
 
 from kiosk import cli
 
-
-def cmd_run(ctx, args) -> int:
-    from ui.app import run_kiosk  # PySide6 loads only for the window
-    return run_kiosk(ctx, args)
+# Commands that need Qt register here, so the engine (kiosk/) never imports it.
+UI_COMMANDS: dict = {}
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(argv, extra_commands={"run": cmd_run})
+    return cli.main(argv, extra_commands=UI_COMMANDS)
 
 
 if __name__ == "__main__":
