@@ -13,23 +13,13 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-
-
-def _shared_faces() -> Path:
-    env = os.environ.get("KIOSK_SHARED_FACES")
-    if env:
-        return Path(env)
-    for candidate in (PROJECT_DIR.parent / "shared" / "faces", PROJECT_DIR.parent.parent / "shared" / "faces"):
-        if candidate.is_dir():
-            return candidate
-    raise RuntimeError("the shared sample faces are not beside this checkout; set KIOSK_SHARED_FACES")
+from helpers import shared_faces_dir
 
 
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
     """../shared/faces: people/<name>/*.jpg, scenes/*.jpg, odd/*.png (see its README)."""
-    return _shared_faces()
+    return shared_faces_dir()
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,11 @@ from kiosk import mtcnn_cascade
 from kiosk.detector import DEFAULT_MIN_FACE_SIZE, Detection, FaceDetector, model_paths
 from kiosk.mtcnn_convert import SOURCE_FILE, convert_mtcnn
 
-FACES = Path("/work/shared/faces")
-MODEL_DIR = Path(os.environ.get("KIOSK_MODEL_DIR", "/work/main/facenet_model"))
+from helpers import shared_faces_dir  # noqa: E402
+from kiosk.config import model_dir as _configured_model_dir  # noqa: E402
+
+FACES = shared_faces_dir()
+MODEL_DIR = _configured_model_dir()
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -1,6 +1,6 @@
 """FaceEmbedder on the real converted FaceNet and real celebrity photos (no fakes).
 
-The model folder comes from KIOSK_MODEL_DIR (default /work/main/facenet_model);
+The model folder comes from KIOSK_MODEL_DIR (default facenet_model/);
 it is fetched and converted once if it is not ready yet.
 """
 
@@ -19,13 +19,7 @@ from kiosk.embedder import FaceEmbedder, l2_normalise, prewhiten
 from kiosk.weights import CELEBRITIES_NAME, FACENET_MODEL_NAME, H5_NAME, TFLITE_NAME, fetch_model, prepare_facenet
 
 
-@lru_cache(maxsize=None)
-def ready_model_dir() -> Path:
-    """The shared model folder, fetched and with facenet.tflite built (once per session)."""
-    model_dir = Path(os.environ.get("KIOSK_MODEL_DIR", "/work/main/facenet_model"))
-    fetch_model(model_dir)
-    prepare_facenet(model_dir)
-    return model_dir
+from helpers import ready_model_dir  # noqa: E402  (shared with the other model tests)
 
 
 @lru_cache(maxsize=None)
