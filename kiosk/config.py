@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.files import write_atomically
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = PROJECT_DIR / "facenet_model"
 DEFAULT_DB_URL = "sqlite:///gallery.db"
@@ -69,9 +71,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     defaults = Settings()
     changed = {f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)
                if getattr(settings, f.name) != getattr(defaults, f.name)}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(changed, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, (json.dumps(changed, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return path
 
 

@@ -27,6 +27,7 @@ import h5py
 import keras
 import numpy as np
 import tensorflow as tf
+from kiosk.files import write_atomically
 
 INPUT_SIZE = 160  # pixels, square RGB input
 EMBEDDING_SIZE = 128
@@ -259,12 +260,7 @@ def convert_to_tflite(model: keras.Model, out_path: Path) -> Path:
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         flatbuffer = converter.convert()
-    tmp_path = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-    try:
-        tmp_path.write_bytes(flatbuffer)
-        os.replace(tmp_path, out_path)
-    finally:
-        tmp_path.unlink(missing_ok=True)
+    write_atomically(out_path, flatbuffer)
     return out_path
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.detector import NETWORK_NAMES, model_paths
+from kiosk.files import write_atomically
 
 # name -> (the wheel's weight file, input shape with None for dynamic axes)
 NETWORKS: dict[str, tuple[str, tuple[int | None, ...]]] = {
@@ -54,8 +55,8 @@ def convert_mtcnn(model_dir: Path) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
     for name, path in model_paths(model_dir).items():
         weights_file, input_shape = NETWORKS[name]
-        _write_atomically(path, _convert_network(name, weights_file, input_shape))
-    _write_atomically(model_dir / SOURCE_FILE, (json.dumps(wanted, indent=2) + "\n").encode())
+        write_atomically(path, _convert_network(name, weights_file, input_shape))
+    write_atomically(model_dir / SOURCE_FILE, (json.dumps(wanted, indent=2) + "\n").encode())
 
 
 def _weights_path(weights_file: str) -> Path:
@@ -142,18 +143,3 @@ def _check_conversion(model, flatbuffer: bytes, input_shape: tuple) -> None:
         error = float(np.max(np.abs(actual - expected)))
         if error > _MAX_ABS_ERROR:
             raise RuntimeError(f"converted MTCNN network differs from Keras by {error:g}")
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see either the old or the whole new file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; the model dir is shared with other users
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -23,6 +23,7 @@ import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Callable
+from kiosk.files import write_atomically
 
 Log = Callable[[str], None]
 
@@ -242,12 +243,7 @@ def _tflite_source_record(h5_sha256: str) -> str:
 
 
 def _write_text_atomically(path: Path, text: str) -> None:
-    tmp_path = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp_path.write_text(text)
-        os.replace(tmp_path, path)
-    finally:
-        tmp_path.unlink(missing_ok=True)
+    write_atomically(path, text.encode("utf-8"))
 
 
 def facenet_is_current(model_dir: Path, h5_sha256: str) -> bool:
