@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
-
 from kiosk.matcher import cosine_distances
+
+
+class CalibrationError(ValueError):
+    """Photos that cannot calibrate anything (fewer than two people); the message says which."""
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,10 @@ def pair_distances(embeddings: np.ndarray, labels: list[str]) -> tuple[np.ndarra
 
 def roc_auc(genuine: np.ndarray, impostor: np.ndarray) -> float:
     """Area under the ROC curve (Mann-Whitney U; ties count a half)."""
+    from scipy.stats import rankdata  # imported here: SciPy's load time would slow every `kiosk` command
+
     if len(genuine) == 0 or len(impostor) == 0:
-        raise ValueError("need both genuine and impostor pairs")
+        raise CalibrationError("need both genuine and impostor pairs")
     ranks = rankdata(np.concatenate([-genuine, -impostor]))  # larger rank = closer
     u = ranks[: len(genuine)].sum() - len(genuine) * (len(genuine) + 1) / 2
     return float(u / (len(genuine) * len(impostor)))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.calibrate import CalibrationError
 from kiosk.enrollment import people_folders
 from kiosk.engine import FaceEngine
 from kiosk.images import ImageError, load_rgb
@@ -34,7 +35,7 @@ def embed_folders(engine: FaceEngine, root: Path, progress=lambda items, label: 
             embeddings.append(largest.embedding)
             labels.append(name)
     if len(set(labels)) < 2:
-        raise ValueError(f"{root}: calibration needs photos of at least two people")
+        raise CalibrationError(f"{root}: calibration needs photos of at least two people")
     return np.stack(embeddings), labels, skipped
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from kiosk import config
+from kiosk.calibrate import CalibrationError
 from kiosk.context import KioskContext
 from kiosk.enrollment import EnrollmentError
 from kiosk.gallery import GalleryError
@@ -18,12 +19,16 @@ from kiosk.video import SourceError
 from kiosk.weights import WeightsError
 
 
+class UsageError(ValueError):
+    """An argument the command cannot use (a malformed date, say)."""
+
+
 class DatabaseError(RuntimeError):
     """The gallery database refused (locked, full disk, unreachable)."""
 
 
 KNOWN_ERRORS = (WeightsError, ImageError, EnrollmentError, GalleryError, SourceError,
-                DatabaseError, ValueError)
+                DatabaseError, UsageError, CalibrationError)
 
 
 def run(args, extra_commands: dict) -> int:
@@ -198,7 +203,7 @@ def _local_time(text: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(text).astimezone()
     except ValueError:
-        raise ValueError(f"{text!r} is not a date/time like 2026-11-23 or 2026-11-23T08:30") from None
+        raise UsageError(f"{text!r} is not a date/time like 2026-11-23 or 2026-11-23T08:30") from None
 
 
 def cmd_log(ctx: KioskContext, args) -> int:

@@ -141,3 +141,12 @@ def test_import_folder_per_person(kiosk, celebrities):
     assert sum(r["added"] for r in report.values()) >= 22  # 25 photos; a few have no usable face
     people = json.loads(kiosk("people")[1])["people"]
     assert sum(p["samples"] for p in people) == sum(r["added"] for r in report.values())
+
+
+def test_malformed_date_and_one_person_folder_are_one_line(kiosk, celebrities, tmp_path):
+    code, _, err = kiosk("log", "--since", "last tuesday")
+    assert code == 1 and "'last tuesday' is not a date/time" in err and err.count("\n") == 1
+    one = tmp_path / "one"
+    shutil.copytree(celebrities / "val" / "madonna", one / "madonna")
+    code, _, err = kiosk("calibrate", one)
+    assert code == 1 and "at least two people" in err
