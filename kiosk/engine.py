@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.align import crop_face, sharpness
-from kiosk.detector import Detection, FaceDetector
+from kiosk.detector import Detection, FaceDetector, model_paths
 from kiosk.embedder import FaceEmbedder
-from kiosk.weights import WeightsMissing
+from kiosk.weights import TFLITE_NAME, WeightsMissing
 
 DEFAULT_THREADS = 2
 
@@ -40,11 +40,11 @@ class FaceEngine:
     def load(cls, model_dir: Path, min_face_size: int = 60, threads: int = DEFAULT_THREADS) -> "FaceEngine":
         """Raises WeightsMissing (one line: how to get them) when the models are not there."""
         model_dir = Path(model_dir)
-        needed = [model_dir / n for n in ("facenet.tflite", "pnet.tflite", "rnet.tflite", "onet.tflite")]
+        needed = [model_dir / TFLITE_NAME, *model_paths(model_dir).values()]
         if not all(p.exists() for p in needed):
             raise WeightsMissing(f"face models not found in {model_dir}: run `kiosk fetch-model` first")
         return cls(FaceDetector(model_dir, min_face_size=min_face_size, num_threads=threads),
-                   FaceEmbedder(model_dir / "facenet.tflite", num_threads=threads))
+                   FaceEmbedder(model_dir / TFLITE_NAME, num_threads=threads))
 
     @property
     def model_name(self) -> str:

@@ -37,15 +37,6 @@ def load_rgb(path: str | Path, max_side: int = MAX_SIDE) -> np.ndarray:
     return _to_rgb8(_apply_exif_orientation(decoded, data), max_side)
 
 
-def decode_rgb(data: bytes, max_side: int = MAX_SIDE) -> np.ndarray:
-    """Like load_rgb, for encoded bytes already in memory (an upload, a thumbnail)."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    decoded = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
-    if decoded is None or decoded.size == 0:
-        raise ImageError("not an image, or a damaged one")
-    return _to_rgb8(_apply_exif_orientation(decoded, buf), max_side)
-
-
 def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     """JPEG bytes of a uint8 RGB image (thumbnails stored in the gallery)."""
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
