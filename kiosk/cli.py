@@ -71,6 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=30, help="timed runs per figure")
     p.add_argument("--peer", action="store_true", help="also time face_recognition (dlib) on the same clip")
 
+    p = sub.add_parser("run", help="open the kiosk window at the door")
+    p.add_argument("--source", help="camera index, video file or stream URL (default: the settings' camera)")
+    p.add_argument("--demo", action="store_true", help="no camera: sample people and a generated clip")
+    p.add_argument("--windowed", action="store_true", help="a normal window instead of fullscreen")
+    p.add_argument("--loop", action="store_true", help="play a video file again when it ends")
+    p.add_argument("--mute", action="store_true", help="do not speak greetings")
+    p.add_argument("--stats", action="store_true", help="show draw rate, stage times, time to greet, CPU")
+    p.add_argument("--duration", type=float, metavar="S", help="close after S seconds (measurements)")
+    p.add_argument("--report", type=Path, metavar="FILE", help="on exit, write the figures as JSON ('-': stdout)")
+
     return parser
 
 

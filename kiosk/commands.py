@@ -178,17 +178,19 @@ def cmd_calibrate(ctx: KioskContext, args) -> int:
 
 
 def cmd_replay(ctx: KioskContext, args) -> int:
-    from kiosk.door import log_decisions
+    from kiosk.door import events_of
+    from kiosk.event_writer import EventWriter
     from kiosk.report import frame_json
     from kiosk.video import VideoSource
     recognizer = ctx.recognizer()
+    writer = EventWriter(ctx.sessions)
     with VideoSource(args.source) as source:
         for frame in source.frames():
             if args.max_frames is not None and frame.index >= args.max_frames:
                 break
             result = recognizer.process(frame.time, frame.rgb)
-            if args.log:
-                log_decisions(ctx.sessions, result, ctx.settings.kiosk_id)
+            if args.log and (error := writer.append(events_of(result, ctx.settings.kiosk_id))):
+                raise DatabaseError(error)
             if args.json:
                 print(json.dumps(frame_json(frame.index, result), ensure_ascii=False), flush=True)
             else:

@@ -15,10 +15,12 @@ from kiosk.matcher import GalleryIndex
 
 
 class KioskContext:
-    def __init__(self, settings: Settings, db_url: str, model_dir: Path):
+    def __init__(self, settings: Settings, db_url: str, model_dir: Path, engine=None):
         self.settings = settings
         self.db_url = db_url
         self.model_dir = Path(model_dir)
+        if engine is not None:  # an engine already loaded (tests share one)
+            self.__dict__["engine"] = engine
 
     @cached_property
     def sessions(self) -> sessionmaker:

@@ -22,6 +22,7 @@ thread.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,9 @@ class FaceDetector:
         self._pnets: OrderedDict[tuple[int, int], _LiteNet] = OrderedDict()
         self._rnet = _LiteNet(self._models["rnet"], self._num_threads)
         self._onet = _LiteNet(self._models["onet"], self._num_threads)
+        # LiteRT interpreters are not thread-safe; the kiosk's recognizer thread
+        # and the admin panel's enrollment share this detector.
+        self._lock = threading.Lock()
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """All faces of at least ``min_face_size`` px in ``rgb`` (uint8 H x W x 3), left to right.
@@ -145,6 +149,10 @@ class FaceDetector:
         return _to_detections(boxes, landmarks, to_image, image.shape[0], image.shape[1])
 
     def _run_cascade(self, image: np.ndarray, scales: list[float]) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            return self._run_cascade_locked(image, scales)
+
+    def _run_cascade_locked(self, image: np.ndarray, scales: list[float]) -> tuple[np.ndarray, np.ndarray]:
         """PNet over the pyramid, then RNet, then ONet on ``image`` (H, W, 3), values 0..255.
 
         Returns boxes ``(N, 5)`` and landmarks ``(N, 10)`` in ``image`` pixels.

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import sessionmaker
-
-from kiosk.access_log import GRANTED, NewEvent, append_event
+from kiosk.access_log import GRANTED, NewEvent
 from kiosk.images import encode_jpeg
 from kiosk.recognizer import FrameResult
 
@@ -18,16 +16,6 @@ def events_of(result: FrameResult, kiosk_id: str) -> list[NewEvent]:
                                distance=None if d.distance == float("inf") else d.distance,
                                snapshot_jpeg=encode_jpeg(face.aligned, quality=80), kiosk_id=kiosk_id))
     return events
-
-
-def log_decisions(sessions: sessionmaker, result: FrameResult, kiosk_id: str) -> int:
-    """Append the frame's decisions to the access log in one short transaction."""
-    events = events_of(result, kiosk_id)
-    if events:
-        with sessions.begin() as session:
-            for event in events:
-                append_event(session, event)
-    return len(events)
 
 
 def greeting_text(template: str, decision_type: str, name: str | None) -> str | None:

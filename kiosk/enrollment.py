@@ -11,6 +11,7 @@ from kiosk.engine import Face, FaceEngine, face_quality
 from kiosk.gallery import NewSample
 from kiosk.images import ImageError, encode_jpeg, load_rgb
 from kiosk.matcher import GalleryIndex
+from kiosk.snapshot_quality import SnapshotRules, snapshot_refusal
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -40,11 +41,12 @@ def the_one_face(engine: FaceEngine, rgb: np.ndarray, source: str) -> Face:
     return faces[0]
 
 
-def check_not_someone_else(face: Face, name: str, index: GalleryIndex, threshold: float,
-                           source: str) -> None:
+def check_not_someone_else(embedding: np.ndarray, name: str | None, index: GalleryIndex,
+                           threshold: float, source: str) -> None:
     """Refuse a face that already matches another enrolled person: enrolling it
-    under a second name would let the door greet one as the other."""
-    match = index.match(face.embedding[None], threshold, margin=0.0)[0]
+    under a second name would let the door greet one as the other. With name
+    None (not typed yet), any enrolled person counts as another."""
+    match = index.match(embedding[None], threshold, margin=0.0)[0]
     if match.name is not None and match.name != name:
         raise EnrollmentError(
             f"{source}: this face matches {match.name!r} (distance {match.distance:.2f}), not {name!r}")
@@ -57,12 +59,57 @@ def samples_from_photos(engine: FaceEngine, name: str, paths: list[Path], index:
     for path in paths:
         try:
             face = the_one_face(engine, load_rgb(path), str(path))
-            check_not_someone_else(face, name, index, threshold, str(path))
+            check_not_someone_else(face.embedding, name, index, threshold, str(path))
         except (ImageError, EnrollmentError) as exc:
             rejected.append(Rejection(str(path), str(exc)))
             continue
         samples.append(sample_from_face(face, str(path)))
     return samples, rejected
+
+
+class EnrollmentDraft:
+    """The samples an admin collects for one person before pressing Save.
+
+    Snapshots from the camera must pass the quality rules; photos from files
+    need one face. Either is refused when it already matches someone else.
+    """
+
+    def __init__(self, engine: FaceEngine, index: GalleryIndex, threshold: float,
+                 rules: SnapshotRules = SnapshotRules()):
+        self.engine, self.index, self.threshold, self.rules = engine, index, threshold, rules
+        self.samples: list[NewSample] = []
+        self.faces: list[np.ndarray] = []   # the aligned crops, for thumbnails
+
+    def add_snapshot(self, rgb: np.ndarray, name: str | None) -> Face:
+        """Check and keep one camera frame's face; EnrollmentError says why not."""
+        faces = self.engine.faces(rgb)
+        reason = snapshot_refusal(faces, rgb.shape[:2], self.rules)
+        if reason:
+            raise EnrollmentError(reason)
+        return self._keep(faces[0], name, "camera snapshot")
+
+    def add_photo(self, path: Path, name: str | None) -> Face:
+        try:
+            face = the_one_face(self.engine, load_rgb(path), path.name)
+        except ImageError as exc:
+            raise EnrollmentError(str(exc)) from exc
+        return self._keep(face, name, str(path))
+
+    def _keep(self, face: Face, name: str | None, source: str) -> Face:
+        check_not_someone_else(face.embedding, name, self.index, self.threshold, source)
+        self.samples.append(sample_from_face(face, source))
+        self.faces.append(face.aligned)
+        return face
+
+    def remove(self, position: int) -> None:
+        del self.samples[position]
+        del self.faces[position]
+
+    def check_name(self, name: str) -> None:
+        """Before saving under name: no sample may match another person."""
+        for sample in self.samples:
+            check_not_someone_else(sample.embedding, name, self.index, self.threshold,
+                                   sample.source or "snapshot")
 
 
 def people_folders(root: Path) -> dict[str, list[Path]]:

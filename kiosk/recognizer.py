@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,10 +20,20 @@ class RecognizedFace:
 
 
 @dataclass(frozen=True)
+class StageTimes:
+    """Where one frame's recognition time went, in milliseconds."""
+
+    detect_ms: float = 0.0
+    embed_ms: float = 0.0     # crop + FaceNet, all faces of the frame in one batch
+    match_ms: float = 0.0     # 1:N match + the door's decision rules
+
+
+@dataclass(frozen=True)
 class FrameResult:
     time: float                       # seconds (video time, or the camera clock)
     faces: list[RecognizedFace]       # left to right
     decisions: list[Decision] = field(default_factory=list)
+    times: StageTimes = StageTimes()
 
 
 class Recognizer:
@@ -53,13 +64,19 @@ class Recognizer:
 
     def process(self, now: float, rgb: np.ndarray) -> FrameResult:
         """One frame of a stream: faces, matches and what the door should do."""
-        faces = self.engine.faces(rgb, self._detections(rgb))
+        start = time.perf_counter()
+        detections = self._detections(rgb)
+        detected = time.perf_counter()
+        faces = self.engine.faces(rgb, detections)
+        embedded = time.perf_counter()
         self._previous = faces
         self._frames += 1
         recognized = self._match(faces)
         decisions = self.decider.update(now, [r.face.box for r in recognized],
                                         [r.match for r in recognized])
-        return FrameResult(now, recognized, decisions)
+        matched = time.perf_counter()
+        times = StageTimes(1000 * (detected - start), 1000 * (embedded - detected), 1000 * (matched - embedded))
+        return FrameResult(now, recognized, decisions, times)
 
     def _detections(self, rgb: np.ndarray):
         if not self._previous or self._frames % self.full_detect_every == 0:

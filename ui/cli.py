@@ -1,5 +1,5 @@
 """The installed `kiosk` command: the engine's command line, plus what the Qt
-shell adds (the kiosk window's `run` is the next step, issue 7)."""
+shell adds (`run`, the kiosk window)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import sys
 
 from kiosk import cli
 
+
+def _run(ctx, args) -> int:
+    from ui.app import cmd_run  # Qt loads only for the window, not for `kiosk people`
+    return cmd_run(ctx, args)
+
+
 # Commands that need Qt register here, so the engine (kiosk/) never imports it.
-UI_COMMANDS: dict = {}
+UI_COMMANDS: dict = {"run": _run}
 
 
 def main(argv: list[str] | None = None) -> int:

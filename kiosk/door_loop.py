@@ -1,0 +1,79 @@
+"""One camera frame at a time through the door: idle gate, recognizer, access
+log, greeting. The kiosk window's recognizer thread and `kiosk bench` drive it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from kiosk.access_log import GRANTED
+from kiosk.decisions import Decision
+from kiosk.door import events_of, greeting_text
+from kiosk.event_writer import EventWriter
+from kiosk.presence import PresenceGate
+from kiosk.recognizer import RecognizedFace, Recognizer, StageTimes
+from kiosk.video import Frame
+
+NOT_RECOGNISED = "Not recognised"
+
+
+@dataclass(frozen=True)
+class DoorUpdate:
+    """What one frame changed at the door, for the window to show."""
+
+    frame_index: int
+    frame_time: float                    # time.monotonic() when the frame was captured
+    recognised: bool                     # False: the idle gate let this frame pass unexamined
+    faces: list[RecognizedFace] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    times: StageTimes | None = None
+    greetings: list[str] = field(default_factory=list)   # what the door said aloud / shows
+    greet_latency_s: float | None = None  # first frame this face was recognised in -> greeting
+    log_error: str | None = None
+
+
+def banner_text(decision: Decision, template: str) -> str:
+    """The status line for a decision: the greeting for a member, a polite no otherwise."""
+    if decision.type == GRANTED:
+        return greeting_text(template, GRANTED, decision.name) or ""
+    return NOT_RECOGNISED
+
+
+class DoorLoop:
+    """Owns the door's per-frame state. Call step() from one thread only.
+
+    speak: queues a greeting (Speaker.say); it must not block.
+    """
+
+    def __init__(self, recognizer: Recognizer, writer: EventWriter, speak: Callable[[str], bool],
+                 greeting: str, kiosk_id: str, gate: PresenceGate | None = None):
+        self.recognizer = recognizer
+        self.writer = writer
+        self.speak = speak
+        self.greeting = greeting
+        self.kiosk_id = kiosk_id
+        self.gate = gate if gate is not None else PresenceGate()
+        self._faces_in_view = False
+        self._face_since: float | None = None
+
+    def step(self, frame: Frame) -> DoorUpdate:
+        if not self.gate.should_recognise(frame.time, frame.rgb, self._faces_in_view):
+            return DoorUpdate(frame.index, frame.time, recognised=False)
+        result = self.recognizer.process(frame.time, frame.rgb)
+        self._faces_in_view = bool(result.faces)
+        if not result.faces:
+            self._face_since = None
+        elif self._face_since is None:
+            self._face_since = frame.time
+        greetings, latency = [], None
+        for decision in result.decisions:
+            text = banner_text(decision, self.greeting)
+            greetings.append(text)
+            if decision.type == GRANTED:
+                self.speak(text)
+                latency = time.monotonic() - (self._face_since or frame.time)
+        log_error = self.writer.append(events_of(result, self.kiosk_id)) if result.decisions else None
+        return DoorUpdate(frame.index, frame.time, True, result.faces, result.decisions, result.times,
+                          greetings, latency, log_error)
+

@@ -1,0 +1,150 @@
+"""The admin panel's people: each enrolled person with a face thumbnail; rename, delete, add samples."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListView, QListWidget,
+                               QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk import admin_auth, gallery
+from kiosk.db import FaceSample
+
+THUMBNAIL = QSize(96, 96)
+
+
+def first_thumbnails(session: Session) -> dict[int, bytes]:
+    """Each person's first face sample's JPEG, by person id.
+
+    Belongs in kiosk.gallery (a Qt-free read); kept here until it moves there.
+    """
+    first = select(func.min(FaceSample.id)).group_by(FaceSample.person_id)
+    return dict(session.execute(
+        select(FaceSample.person_id, FaceSample.thumbnail).where(FaceSample.id.in_(first))).all())
+
+
+def ask_new_name(parent: QWidget, old: str) -> str | None:
+    new, ok = QInputDialog.getText(parent, "Rename", f"New name for {old}:", text=old)
+    return new if ok else None
+
+
+def confirm_delete(parent: QWidget, name: str) -> bool:
+    answer = QMessageBox.question(
+        parent, "Delete", f"Delete {name} and every face sample of theirs? This cannot be undone.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class PeopleTab(QWidget):
+    """Enrolled people. `rename` and `delete` write the gallery and the audit trail in
+    one transaction, then emit gallery_changed; refusals show in `message`.
+    `ask_new_name` and `confirm_delete` are the dialogs the buttons open (replaceable)."""
+
+    gallery_changed = Signal()
+    add_samples_requested = Signal(str)
+
+    def __init__(self, sessions: sessionmaker, kiosk_id: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._sessions, self._kiosk_id = sessions, kiosk_id
+        self.ask_new_name: Callable[[QWidget, str], str | None] = ask_new_name
+        self.confirm_delete: Callable[[QWidget, str], bool] = confirm_delete
+        self.people = QListWidget(self, viewMode=QListView.ViewMode.IconMode, iconSize=THUMBNAIL,
+                                  movement=QListView.Movement.Static,
+                                  resizeMode=QListView.ResizeMode.Adjust, wordWrap=True)
+        self.message = QLabel(self, wordWrap=True)
+        self.message.setStyleSheet("color: #c00")
+        self.rename_button = QPushButton("Rename…", self, clicked=self._rename_clicked)
+        self.add_button = QPushButton("Add samples…", self, clicked=self._add_clicked)
+        self.delete_button = QPushButton("Delete…", self, clicked=self._delete_clicked)
+        buttons = QHBoxLayout()
+        for button in (self.rename_button, self.add_button, self.delete_button):
+            buttons.addWidget(button)
+        buttons.addStretch()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.people)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        self.people.currentItemChanged.connect(self._update_buttons)
+        self.refresh()
+
+    def refresh(self, select_name: str | None = None) -> None:
+        """Reload the list from the gallery, selecting select_name (or what was selected)."""
+        selected = select_name or self.selected_name()
+        try:
+            with self._sessions.begin() as session:
+                people, thumbnails = gallery.list_people(session), first_thumbnails(session)
+        except OperationalError as exc:
+            self.message.setText(f"cannot read the gallery ({exc.orig})")
+            return
+        self.people.clear()
+        for person in people:
+            item = QListWidgetItem(_icon(thumbnails.get(person.id)),
+                                   f"{person.name}\n{person.samples} sample(s)", self.people)
+            item.setData(Qt.ItemDataRole.UserRole, person.name)
+            if person.name == selected:
+                self.people.setCurrentItem(item)
+        self._update_buttons()
+
+    def names(self) -> list[str]:
+        return [self.people.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.people.count())]
+
+    def selected_name(self) -> str | None:
+        item = self.people.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def rename(self, old: str, new: str) -> bool:
+        return self._change("rename", lambda s: f"{old} -> {gallery.rename_person(s, old, new).name}",
+                            select_name=new.strip())
+
+    def delete(self, name: str) -> bool:
+        return self._change("delete", lambda s: f"{name} ({gallery.delete_person(s, name)} samples)")
+
+    def _change(self, action: str, write: Callable[[Session], str], select_name: str | None = None) -> bool:
+        """write(session) changes the gallery and returns the audit detail."""
+        try:
+            with self._sessions.begin() as session:
+                admin_auth.record_action(session, self._kiosk_id, action, write(session))
+        except gallery.GalleryError as exc:
+            self.message.setText(str(exc))
+            return False
+        except OperationalError as exc:  # locked or full database: the kiosk stays up
+            self.message.setText(f"the gallery database refused the change ({exc.orig})")
+            return False
+        self.message.clear()
+        self.refresh(select_name)
+        self.gallery_changed.emit()
+        return True
+
+    def _rename_clicked(self) -> None:
+        old = self.selected_name()
+        new = old and self.ask_new_name(self, old)
+        if new and new != old:
+            self.rename(old, new)
+
+    def _delete_clicked(self) -> None:
+        name = self.selected_name()
+        if name and self.confirm_delete(self, name):
+            self.delete(name)
+
+    def _add_clicked(self) -> None:
+        name = self.selected_name()
+        if name:
+            self.add_samples_requested.emit(name)
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected_name() is not None
+        for button in (self.rename_button, self.add_button, self.delete_button):
+            button.setEnabled(chosen)
+
+
+def _icon(jpeg: bytes | None) -> QIcon:
+    pixmap = QPixmap()
+    if jpeg is None or not pixmap.loadFromData(jpeg, "JPG"):
+        pixmap = QPixmap(THUMBNAIL)
+        pixmap.fill(Qt.GlobalColor.lightGray)  # a damaged crop still leaves the person listed
+    return QIcon(pixmap)

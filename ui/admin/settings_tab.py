@@ -1,0 +1,141 @@
+"""The admin panel's settings: the recognition and door options an admin may tune."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from string import Formatter
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import sessionmaker
+
+from kiosk import admin_auth, config
+from kiosk.config import Settings
+
+PREVIEW_NAME = "Zoë"  # a non-ASCII name, so the preview shows the template copes
+
+
+def greeting_error(template: str) -> str | None:
+    """Why a greeting template cannot be used, or None. Only {name} may be filled in:
+    the door formats it with name= alone."""
+    try:
+        fields = {field for _, field, _, _ in Formatter().parse(template) if field is not None}
+        template.format(name=PREVIEW_NAME)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+        fields = None
+    if fields != {"name"}:
+        return "the greeting must contain {name} and no other {…} field"
+    return None
+
+
+def describe_changes(old: Settings, new: Settings) -> str:
+    """The audit trail's detail: each changed setting, old -> new."""
+    return "; ".join(f"{f.name}: {getattr(old, f.name)!r} -> {getattr(new, f.name)!r}"
+                     for f in dataclasses.fields(Settings) if getattr(old, f.name) != getattr(new, f.name))
+
+
+def _spin(low: float, high: float, step: float, decimals: int, value: float) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox(singleStep=step, decimals=decimals)
+    spin.setRange(low, high)  # before the value, which would otherwise be clamped to 0-99.99
+    spin.setValue(value)
+    return spin
+
+
+def _count(value: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(1, 15)
+    spin.setValue(value)
+    return spin
+
+
+class SettingsTab(QWidget):
+    """Edits `settings`; `save()` writes the config file and the audit trail, then emits
+    settings_changed(new Settings). Refusals and write errors show in `message` and
+    leave `settings` (and the file) as they were."""
+
+    settings_changed = Signal(object)
+
+    def __init__(self, settings: Settings, config_path: Path | None, sessions: sessionmaker,
+                 kiosk_id: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self._config_path, self._sessions, self._kiosk_id = config_path, sessions, kiosk_id
+        self.threshold = _spin(0.2, 1.2, 0.005, 3, settings.threshold)
+        self.margin = _spin(0.0, 0.5, 0.01, 3, settings.margin)
+        self.cooldown = _spin(0.0, 3600.0, 5.0, 1, settings.cooldown_s)
+        self.cooldown.setSuffix(" s")
+        self.vote_k, self.vote_n = _count(settings.vote_k), _count(settings.vote_n)
+        self.greeting = QLineEdit(settings.greeting)
+        self.preview = QLabel()
+        self.camera = QLineEdit(settings.camera, placeholderText="0, a video file or a stream URL")
+        self.mute = QCheckBox("Do not speak greetings", checked=settings.mute)
+        self.message = QLabel(wordWrap=True)
+        self.save_button = QPushButton("Save", clicked=self.save)
+        form = QFormLayout()
+        form.addRow("Match threshold", self.threshold)
+        form.addRow("", QLabel(f"calibrated default: {Settings().threshold:.3f}; lower is stricter"))
+        form.addRow("Margin over the next person", self.margin)
+        form.addRow("Greet a person at most every", self.cooldown)
+        form.addRow("Frames that must agree (k)", self.vote_k)
+        form.addRow("… out of the last (n)", self.vote_n)
+        form.addRow("Greeting", self.greeting)
+        form.addRow("", self.preview)
+        form.addRow("Camera", self.camera)
+        form.addRow("", self.mute)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(self.save_button)
+        layout.addStretch()
+        self.greeting.textChanged.connect(self._update_preview)
+        self._update_preview()
+
+    def edited(self) -> tuple[Settings | None, str | None]:
+        """The settings the form holds, or None and why they cannot be used."""
+        if self.vote_k.value() > self.vote_n.value():
+            return None, "k frames cannot be more than the last n frames"
+        if error := greeting_error(self.greeting.text()):
+            return None, error
+        if not self.camera.text().strip():
+            return None, "the camera needs a source (0 is the first camera)"
+        return self.settings.replace(
+            threshold=round(self.threshold.value(), 3), margin=round(self.margin.value(), 3),
+            cooldown_s=self.cooldown.value(), vote_k=self.vote_k.value(), vote_n=self.vote_n.value(),
+            greeting=self.greeting.text(), camera=self.camera.text().strip(),
+            mute=self.mute.isChecked()), None
+
+    def save(self) -> bool:
+        new, error = self.edited()
+        if new is None:
+            return self._show(error, ok=False)
+        changes = describe_changes(self.settings, new)
+        if not changes:
+            self._show("nothing changed", ok=True)
+            return False
+        try:
+            with self._sessions.begin() as session:
+                admin_auth.record_action(session, self._kiosk_id, "settings", changes)
+                # The audit row goes in first, so a database that refuses it stops the
+                # save before the file changes; a file that cannot be written rolls it back.
+                session.flush()
+                config.save_settings(new, self._config_path)
+        except OSError as exc:
+            return self._show(f"could not save the settings: {exc.strerror or exc}", ok=False)
+        except OperationalError as exc:
+            return self._show(f"the gallery database refused the change ({exc.orig})", ok=False)
+        self.settings = new
+        self.settings_changed.emit(new)
+        return self._show("saved", ok=True)
+
+    def _show(self, text: str, ok: bool) -> bool:
+        self.message.setStyleSheet("" if ok else "color: #c00")
+        self.message.setText(text)
+        return ok
+
+    def _update_preview(self) -> None:
+        error = greeting_error(self.greeting.text())
+        self.preview.setText(error or self.greeting.text().format(name=PREVIEW_NAME))
+        self.preview.setStyleSheet("color: #c00" if error else "")

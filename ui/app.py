@@ -1,0 +1,68 @@
+"""`kiosk run`: the kiosk window, from the command line's arguments."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from kiosk.context import KioskContext
+from kiosk.speech import Speaker
+from kiosk.video import SourceError, is_live, parse_source
+from ui.fonts import ensure_cjk_font
+from ui.kiosk_window import KioskWindow
+
+
+def cmd_run(ctx: KioskContext, args) -> int:
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    ensure_cjk_font(app)
+    with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as demo_dir:
+        source, loop = args.source or ctx.settings.camera, args.loop
+        if args.demo:
+            ctx, source, loop = *_demo(ctx, Path(demo_dir)), True
+        if not is_live(source) and not Path(str(parse_source(source))).exists():
+            raise SourceError(f"{source}: no such video file")
+        speaker = Speaker(muted=args.mute or ctx.settings.mute)
+        if speaker.error:
+            print(f"kiosk run: {speaker.error}", file=sys.stderr)
+        window = KioskWindow(ctx, source, speaker, loop_files=loop, show_stats=args.stats,
+                             stats_window_s=args.duration or 10.0, config_path=args.config)
+        window.showNormal() if args.windowed else window.showFullScreen()
+        if args.windowed:
+            window.resize(1024, 700)
+        window.start()
+        if args.duration:
+            QTimer.singleShot(int(args.duration * 1000), window.close)
+        try:
+            app.exec()
+        finally:
+            window.stop()
+            speaker.close()
+        if args.report:
+            _write_report(window, args.report)
+    return 0
+
+
+def _demo(ctx: KioskContext, folder: Path) -> tuple[KioskContext, str]:
+    """A throw-away gallery with the bundled sample people, and their clip."""
+    from kiosk.demo import build_demo
+    demo = build_demo(folder, ctx.engine)
+    print(f"demo: {', '.join(demo.members)} enrolled in a throw-away gallery; "
+          "a stranger visits too", file=sys.stderr)
+    demo_ctx = KioskContext(ctx.settings.replace(kiosk_id="demo"), demo.db_url, ctx.model_dir, engine=ctx.engine)
+    return demo_ctx, str(demo.video)
+
+
+def _write_report(window: KioskWindow, target: Path) -> None:
+    """The run's figures as JSON (--report): what `--stats` showed, over the whole run."""
+    snapshot = window.stats.snapshot()
+    figures = {**snapshot.__dict__, "greet_latencies_s": [round(s, 3) for s in window.stats.greet_latencies_s]}
+    text = json.dumps(figures, indent=2)
+    if str(target) == "-":
+        print(text)
+    else:
+        Path(target).write_text(text + "\n", encoding="utf-8")

@@ -1,0 +1,206 @@
+"""The window at the door: live picture, face frames, status banner, and the way
+into the admin panel. It draws; the workers capture and recognise."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import shiboken6
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
+
+from kiosk.access_log import GRANTED
+from kiosk.config import Settings
+from kiosk.context import KioskContext
+from kiosk.door_loop import DoorLoop, DoorUpdate
+from kiosk.door_stats import DoorStats
+from kiosk.event_writer import EventWriter
+from kiosk.feed import LatestFrame, SourceDown, SourceEnded, camera_feed
+from kiosk.recognizer import Recognizer
+from kiosk.speech import Speaker
+from kiosk.video import Frame, VideoSource
+from ui.frames import to_qimage
+from ui.video_view import GREEN, GREY, RED, FaceMark, VideoView
+from ui.workers import CaptureWorker, RecognitionWorker, start_in_thread
+
+IDLE_TEXT = "Please look at the camera"
+CAMERA_DOWN_TEXT = "Camera unavailable — retrying"
+BANNER_HOLD_MS = 3000
+MARKS_EXPIRE_S = 0.5   # a face frame older than this no longer matches the picture
+
+BANNER_STYLES = {
+    "idle": "background:#1f2328; color:#e6edf3;",
+    "granted": "background:#1a7f37; color:white;",
+    "denied": "background:#cf222e; color:white;",
+    "camera": "background:#9a6700; color:white;",
+}
+
+
+class KioskWindow(QWidget):
+    """Construct, then start(). Closing stops both workers and the speaker."""
+
+    banner_changed = Signal(str, str)   # kind, text: for tests and the --report
+
+    def __init__(self, ctx: KioskContext, source: str, speaker: Speaker, loop_files: bool = False,
+                 show_stats: bool = False, stats_window_s: float = 10.0,
+                 open_source: Callable = VideoSource, config_path: Path | None = None):
+        super().__init__()
+        self.ctx = ctx
+        self.config_path = config_path
+        self.settings: Settings = ctx.settings
+        self.speaker = speaker
+        self.stats = DoorStats(window_s=stats_window_s)
+        self.setWindowTitle("Door kiosk")
+        self.setStyleSheet("background:black;")
+        self._marks_time = 0.0
+        self._camera_down = False
+        self._threads = []
+
+        self.view = VideoView(self)
+        self.banner = QLabel(IDLE_TEXT, self)
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.banner.setMinimumHeight(90)
+        font = self.banner.font()
+        font.setPointSize(28)
+        self.banner.setFont(font)
+        self.stats_label = QLabel(self.view)
+        self.stats_label.setStyleSheet("background:rgba(0,0,0,150); color:#7ee787; padding:6px;"
+                                       "font-family:monospace;")
+        self.stats_label.setVisible(show_stats)
+        self.admin_button = QToolButton(self.view)
+        self.admin_button.setText("⚙")
+        self.admin_button.setToolTip("Admin panel (Ctrl+Shift+A)")
+        self.admin_button.setStyleSheet("color:#8b949e; background:transparent; font-size:20px;")
+        self.admin_button.clicked.connect(self.open_admin)
+        QShortcut(QKeySequence("Ctrl+Shift+A"), self, activated=self.open_admin)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.banner)
+        self._set_banner("idle", IDLE_TEXT)
+
+        self._banner_timer = QTimer(self, singleShot=True, interval=BANNER_HOLD_MS)
+        self._banner_timer.timeout.connect(lambda: self._set_banner("idle", IDLE_TEXT))
+        self._stats_timer = QTimer(self, interval=500)
+        self._stats_timer.timeout.connect(self._show_stats)
+
+        self.mailbox = LatestFrame()
+        self.capture = CaptureWorker(lambda stop: camera_feed(source, stop, loop_files, open_source),
+                                     self.mailbox)
+        self.recognition = RecognitionWorker(self._door(self.settings), self.mailbox, ctx.load_index)
+        self.capture.frame.connect(self._on_frame)
+        self.capture.status.connect(self._on_source_status)
+        self.recognition.update.connect(self._on_update)
+        self.admin_panel = None
+
+    def start(self) -> None:
+        self._threads = [start_in_thread(self.recognition, "kiosk-recognition"),
+                         start_in_thread(self.capture, "kiosk-capture")]
+        if self.stats_label.isVisible():
+            self._stats_timer.start()
+
+    def _door(self, settings: Settings) -> DoorLoop:
+        recognizer = Recognizer(self.ctx.engine, self.ctx.load_index(), settings)
+        return DoorLoop(recognizer, EventWriter(self.ctx.sessions), self.speaker.say,
+                        settings.greeting, settings.kiosk_id)
+
+    # ---- what the workers report -------------------------------------------------
+
+    def _on_frame(self, frame: Frame) -> None:
+        self.view.show_image(to_qimage(frame.rgb))
+        self.capture.frame_drawn()
+        self.stats.frame_drawn()
+        if self._camera_down:
+            self._camera_down = False
+            self._set_banner("idle", IDLE_TEXT)
+        if self.admin_panel is not None:
+            self.admin_panel.show_frame(frame)
+        if time.monotonic() - self._marks_time > MARKS_EXPIRE_S:
+            self.view.show_marks([])
+
+    def _on_update(self, update: DoorUpdate) -> None:
+        self.stats.frame_examined(time.monotonic(), update.recognised, update.times, update.greet_latency_s)
+        if update.recognised:
+            self._marks_time = time.monotonic()
+            self.view.show_marks([FaceMark(f.face.box, f.match.name or "", GREEN if f.match.name else GREY)
+                                  for f in update.faces])
+        for decision, text in zip(update.decisions, update.greetings):
+            self._set_banner("granted" if decision.type == GRANTED else "denied", text)
+            if decision.type != GRANTED:
+                self.view.show_marks([FaceMark(update.faces[decision.face_index].face.box, "", RED)])
+            self._banner_timer.start()
+
+    def _on_source_status(self, status) -> None:
+        if isinstance(status, SourceDown):
+            self._camera_down = True
+            self._set_banner("camera", CAMERA_DOWN_TEXT)
+            self.setToolTip(status.message)
+        elif isinstance(status, SourceEnded):
+            self._set_banner("idle", "End of video")
+
+    def _set_banner(self, kind: str, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setStyleSheet(BANNER_STYLES[kind])
+        self.banner_changed.emit(kind, text)
+
+    def _show_stats(self) -> None:
+        self.stats_label.setText(self.stats.snapshot().as_text())
+        self.stats_label.adjustSize()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.stats_label.move(8, 8)
+        self.admin_button.move(self.view.width() - self.admin_button.sizeHint().width() - 8, 8)
+
+    # ---- admin --------------------------------------------------------------------
+
+    def open_admin(self) -> None:
+        from ui.admin.panel import AdminPanel
+        from ui.admin.pin_dialog import ask_pin
+        if self.admin_panel is not None or not ask_pin(self, self.ctx.sessions, self.settings.kiosk_id):
+            return
+        # The door is attended while the panel is open: nobody is greeted or
+        # logged, and the engine is free for enrollment.
+        self.recognition.pause(True)
+        self.admin_panel = AdminPanel(self.ctx, self.config_path, self)
+        self.admin_panel.gallery_changed.connect(self.recognition.gallery_changed)
+        self.admin_panel.settings_changed.connect(self.apply_settings)
+        try:
+            self.admin_panel.exec()
+        finally:
+            self.admin_panel = None
+            self.recognition.pause(False)
+
+    def apply_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ctx.settings = settings
+        self.speaker.muted = settings.mute
+        self.recognition.replace_door(self._door(settings))
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            # Leaving the kiosk is an admin's decision, not a passer-by's.
+            from ui.admin.pin_dialog import ask_pin
+            if ask_pin(self, self.ctx.sessions, self.settings.kiosk_id):
+                self.close()
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event) -> None:
+        self.stop()
+        super().closeEvent(event)
+
+    def stop(self) -> None:
+        """Stop both workers and wait for their threads (idempotent)."""
+        self._stats_timer.stop()
+        self.capture.stop()
+        self.recognition.stop()
+        for thread in self._threads:
+            if shiboken6.isValid(thread):  # deleteLater may have run already
+                thread.quit()
+                thread.wait(5000)
+        self._threads = []
