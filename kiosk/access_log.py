@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import datetime
-from typing import IO, Iterable
+from datetime import datetime, timezone
+from typing import IO, Iterable, Iterator
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from kiosk.db import AccessEvent
 
+PAGE = 200
+EXPORT_PAGE = 1000
 GRANTED = "granted"
 DENIED = "denied"
 
@@ -66,6 +68,47 @@ def list_events(session: Session, where: LogFilter = LogFilter(), offset: int = 
     """Events newest first; a page of them when limit is given."""
     query = _filtered(select(AccessEvent), where).order_by(AccessEvent.time.desc(), AccessEvent.id.desc())
     return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+def count_events(session: Session, where: LogFilter) -> int:
+    """How many events match the filter."""
+    return session.scalar(_filtered(select(func.count(AccessEvent.id)), where)) or 0
+
+
+class EventPager:
+    """Walks the filtered log newest first, one page per call, each page in the caller's session.
+
+    Events logged between two calls push older rows down, so a page may overlap
+    the previous one: rows already returned are skipped, so none repeats or is
+    missed (the log is only appended to).
+    """
+
+    def __init__(self, where: LogFilter, size: int = PAGE):
+        self.where, self.size = where, size
+        self.offset = 0
+        self.more = True
+        self._seen: set[int] = set()
+
+    def next_page(self, session: Session) -> list[AccessEvent]:
+        events = list_events(session, self.where, self.offset, self.size + 1)
+        self.more = len(events) > self.size
+        events = events[:self.size]
+        self.offset += len(events)
+        fresh = [e for e in events if e.id not in self._seen]
+        self._seen.update(e.id for e in fresh)
+        return fresh
+
+
+def all_events(session: Session, where: LogFilter) -> Iterator[AccessEvent]:
+    """Every matching event, newest first, a page in memory at a time (snapshots are large)."""
+    pager = EventPager(where, EXPORT_PAGE)
+    while pager.more:
+        yield from pager.next_page(session)
+
+
+def local_time(t: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; the log writes them in UTC.
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone()
 
 
 CSV_COLUMNS = ["time", "kiosk_id", "decision", "name", "distance"]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
-from pathlib import Path
+from datetime import datetime, timezone
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -203,7 +202,8 @@ def _local_time(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text).astimezone()
+        # The log stores UTC; SQLite compares the text, so the bound must be UTC too.
+        return datetime.fromisoformat(text).astimezone().astimezone(timezone.utc)
     except ValueError:
         raise UsageError(f"{text!r} is not a date/time like 2026-11-23 or 2026-11-23T08:30") from None
 

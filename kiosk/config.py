@@ -58,11 +58,22 @@ def load_settings(path: Path | None = None) -> Settings:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot read settings ({exc})") from exc
-    known = {f.name: f.type for f in dataclasses.fields(Settings)}
-    unknown = set(values) - set(known)
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a JSON object of settings")
+    unknown = set(values) - {f.name for f in dataclasses.fields(Settings)}
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
-    return Settings(**values)
+    defaults = Settings()
+    for key, value in values.items():
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            values[key] = value = float(value)
+        if type(value) is not expected:
+            raise ConfigError(f"{path}: {key} must be {expected.__name__}, not {value!r}")
+    settings = Settings(**values)
+    if not 1 <= settings.vote_k <= settings.vote_n:
+        raise ConfigError(f"{path}: need 1 <= vote_k <= vote_n, got {settings.vote_k} and {settings.vote_n}")
+    return settings
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:

@@ -24,5 +24,5 @@ def greeting_text(template: str, decision_type: str, name: str | None) -> str | 
         return None
     try:
         return template.format(name=name)
-    except (KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
         return f"Welcome, {name}"  # a broken template must not silence the door

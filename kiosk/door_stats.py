@@ -40,7 +40,7 @@ class DoorStats:
         self._drawn: deque[float] = deque()
         self._stages: deque[tuple[float, StageTimes]] = deque()
         self._seen: deque[tuple[float, bool]] = deque()
-        self._cpu: deque[tuple[float, float]] = deque()
+        self._cpu: deque[tuple[float, float]] = deque([(time.monotonic(), time.process_time())])
         self.last_greet_latency_s: float | None = None
         self.greet_latencies_s: list[float] = []
 

@@ -19,7 +19,6 @@ Bottleneck_BatchNorm. The output is NOT L2-normalised (the embedder does it).
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 

@@ -90,6 +90,13 @@ def list_people(session: Session) -> list[PersonSummary]:
     return [PersonSummary(id=i, name=n, samples=c) for i, n, c in rows]
 
 
+def first_thumbnails(session: Session) -> dict[int, bytes]:
+    """Each person's first face sample's JPEG crop, by person id (for lists of people)."""
+    first = select(func.min(FaceSample.id)).group_by(FaceSample.person_id)
+    return dict(session.execute(
+        select(FaceSample.person_id, FaceSample.thumbnail).where(FaceSample.id.in_(first))).all())
+
+
 def rename_person(session: Session, old: str, new: str) -> Person:
     new = new.strip()
     if not new:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.detector import NETWORK_NAMES, model_paths
+from kiosk.detector import model_paths
 from kiosk.files import write_atomically
 
 # name -> (the wheel's weight file, input shape with None for dynamic axes)

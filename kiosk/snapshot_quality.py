@@ -32,7 +32,9 @@ class SnapshotRules:
     # Shrinking 10 frontal portraits (with camera-like noise, sigma 4, and
     # JPEG 85) moved the embedding from the full-size one by median/max
     # 0.086/0.157 at 40 px, 0.040/0.060 at 60 px, 0.027/0.046 at 80 px and
-    # 0.028/0.033 at 100 px: flat from 80 px. The detector finds 60 px.
+    # 0.028/0.033 at 100 px: flat from 80 px. (Box widths: MTCNN's boxes are
+    # about 0.72 as wide as tall, and at min_face_size 60 it returns boxes
+    # down to 24-55 px wide.)
     min_face_px: float = 80.0
     # Real photos: 141 or more (129 faces; median 421 for the celebrities,
     # 615 for the portraits); undamaged faces shrunk to 80-160 px with noise,

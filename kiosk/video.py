@@ -22,14 +22,15 @@ class Frame:
     rgb: np.ndarray    # (H, W, 3) uint8
 
 
-def parse_source(spec: str | int) -> str | int:
+def parse_source(spec: str | int | Path) -> str | int:
     """A camera index for "0", "1", ...; otherwise a path or URL as given."""
     if isinstance(spec, int):
         return spec
+    spec = str(spec)
     return int(spec) if spec.strip().isdigit() else spec
 
 
-def is_live(spec: str | int) -> bool:
+def is_live(spec: str | int | Path) -> bool:
     """Cameras and network streams run on the wall clock; files on their own timestamps."""
     spec = parse_source(spec)
     return isinstance(spec, int) or "://" in spec
@@ -39,7 +40,7 @@ class VideoSource:
     """Opens spec with OpenCV; iterate for frames. A file ends; a camera or stream
     raises SourceError when it stops delivering (the caller decides to retry)."""
 
-    def __init__(self, spec: str | int):
+    def __init__(self, spec: str | int | Path):
         self.spec = parse_source(spec)
         if isinstance(self.spec, str) and "://" not in self.spec and not Path(self.spec).exists():
             raise SourceError(f"{self.spec}: no such video file")

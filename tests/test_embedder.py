@@ -6,7 +6,6 @@ it is fetched and converted once if it is not ready yet.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from kiosk import embedder as embedder_module
 from kiosk.embedder import FaceEmbedder, l2_normalise, prewhiten
-from kiosk.weights import CELEBRITIES_NAME, FACENET_MODEL_NAME, H5_NAME, TFLITE_NAME, fetch_model, prepare_facenet
+from kiosk.weights import CELEBRITIES_NAME, FACENET_MODEL_NAME, H5_NAME, TFLITE_NAME
 
 
 from helpers import ready_model_dir  # noqa: E402  (shared with the other model tests)

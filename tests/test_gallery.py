@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.access_log import DENIED, GRANTED, LogFilter, NewEvent, append_event, list_events, write_csv
-from kiosk.db import AccessEvent, FaceSample, Person, open_database
+from kiosk.db import FaceSample, Person, open_database
 from kiosk.gallery import (GalleryError, NewSample, add_samples, delete_person, list_people,
                            load_matrix, rename_person)
 from kiosk.matcher import GalleryIndex

@@ -16,7 +16,8 @@ from kiosk.access_log import DENIED, GRANTED, LogFilter
 from kiosk.db import AccessEvent, engine_of, open_database
 from kiosk.images import encode_jpeg, load_rgb
 from ui.admin import log_model
-from ui.admin.log_model import PAGE, THUMBNAIL_HEIGHT, Column, EventPager, LogRole, LogTableModel
+from kiosk.access_log import PAGE, EventPager
+from ui.admin.log_model import THUMBNAIL_HEIGHT, Column, LogRole, LogTableModel
 from ui.admin.log_tab import LogTab
 
 BASE = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)

@@ -16,7 +16,7 @@ PEOPLE = ["biden/biden2.jpg", "obama/obama.jpg", "obama/obama3.jpg", "kit_haring
           "rose_leslie/img1.jpg", "rose_leslie/img2.jpg"]
 CELEBRITIES = [
     "val/ben_afflek/httpabsolumentgratuitfreefrimagesbenaffleckjpg.jpg",
-    "train/ben_afflek/httpwwwallposterscomimagesPostersPFjpg.jpg",  # the softest photo that passes
+    "train/ben_afflek/httpwwwallposterscomimagesPostersPFjpg.jpg",  # sharpness 145; the softest real face seen: 141
     "train/elton_john/httpspmctvlinefileswordpresscomeltonjohnjpg.jpg",
     "train/jerry_seinfeld/httpwwwslatecomcontentdamslateblogsbrowbeatseinfeldjpgCROParticlemediumjpg.jpg",
     "train/mindy_kaling/httpwwwpictureszimbiocomgiMindyKalingLkvEhTwDeJmjpg.jpg",

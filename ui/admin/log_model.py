@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import IntEnum
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
-from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from kiosk.access_log import DENIED, GRANTED, LogFilter, _filtered, list_events
+from kiosk.access_log import DENIED, GRANTED, EventPager, LogFilter, count_events, local_time
 from kiosk.db import AccessEvent
 
-PAGE = 200
 THUMBNAIL_HEIGHT = 48  # px; the tab sizes its rows to fit
 
 DECISION_COLOURS = {GRANTED: QColor("#1b7f3b"), DENIED: QColor("#c62828")}
@@ -58,46 +56,12 @@ class LogRow:
                    event.distance, event.snapshot)
 
 
-def local_time(t: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; the log writes them in UTC.
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone()
-
-
-def count_events(session: Session, where: LogFilter) -> int:
-    """How many events match; belongs beside list_events in kiosk.access_log."""
-    return session.scalar(_filtered(select(func.count(AccessEvent.id)), where)) or 0
-
-
 def thumbnail(jpeg: bytes) -> QPixmap | None:
     """A THUMBNAIL_HEIGHT-high picture of a JPEG snapshot; None if it does not decode."""
     image = QImage.fromData(jpeg, "JPEG")
     if image.isNull():
         return None
     return QPixmap.fromImage(image.scaledToHeight(THUMBNAIL_HEIGHT, Qt.TransformationMode.SmoothTransformation))
-
-
-class EventPager:
-    """Walks the filtered log newest first, one page per call, each page in the caller's session.
-
-    Events logged between two calls push older rows down, so a page may overlap
-    the previous one: rows already returned are skipped, so none repeats or is
-    missed (the log is only appended to).
-    """
-
-    def __init__(self, where: LogFilter, size: int = PAGE):
-        self.where, self.size = where, size
-        self.offset = 0
-        self.more = True
-        self._seen: set[int] = set()
-
-    def next_page(self, session: Session) -> list[AccessEvent]:
-        events = list_events(session, self.where, self.offset, self.size + 1)
-        self.more = len(events) > self.size
-        events = events[:self.size]
-        self.offset += len(events)
-        fresh = [e for e in events if e.id not in self._seen]
-        self._seen.update(e.id for e in fresh)
-        return fresh
 
 
 class LogTableModel(QAbstractTableModel):

@@ -14,16 +14,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from kiosk.access_log import DENIED, GRANTED, LogFilter, write_csv
-from kiosk.db import AccessEvent
+from kiosk.access_log import DENIED, GRANTED, LogFilter, all_events, write_csv
 from kiosk.files import write_atomically
-from ui.admin.log_model import THUMBNAIL_HEIGHT, Column, EventPager, LogTableModel
+from ui.admin.log_model import THUMBNAIL_HEIGHT, Column, LogTableModel
 
 # Typing in the name box waits this long for the next key before re-querying.
 FILTER_DELAY_MS = 250
-EXPORT_PAGE = 1000
 
 
 def ask_export_path(parent: QWidget) -> Path | None:
@@ -34,13 +32,6 @@ def ask_export_path(parent: QWidget) -> Path | None:
 
 def show_error(parent: QWidget, text: str) -> None:
     QMessageBox.warning(parent, "Access log", text)
-
-
-def all_events(session: Session, where: LogFilter) -> Iterator[AccessEvent]:
-    """Every matching event, newest first, a page in memory at a time (snapshots are large)."""
-    pager = EventPager(where, EXPORT_PAGE)
-    while pager.more:
-        yield from pager.next_page(session)
 
 
 def local_midnight(day: date) -> datetime:

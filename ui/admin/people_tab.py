@@ -8,24 +8,12 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListView, QListWidget,
                                QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
-from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk import admin_auth, gallery
-from kiosk.db import FaceSample
 
 THUMBNAIL = QSize(96, 96)
-
-
-def first_thumbnails(session: Session) -> dict[int, bytes]:
-    """Each person's first face sample's JPEG, by person id.
-
-    Belongs in kiosk.gallery (a Qt-free read); kept here until it moves there.
-    """
-    first = select(func.min(FaceSample.id)).group_by(FaceSample.person_id)
-    return dict(session.execute(
-        select(FaceSample.person_id, FaceSample.thumbnail).where(FaceSample.id.in_(first))).all())
 
 
 def ask_new_name(parent: QWidget, old: str) -> str | None:
@@ -77,7 +65,7 @@ class PeopleTab(QWidget):
         selected = select_name or self.selected_name()
         try:
             with self._sessions.begin() as session:
-                people, thumbnails = gallery.list_people(session), first_thumbnails(session)
+                people, thumbnails = gallery.list_people(session), gallery.first_thumbnails(session)
         except OperationalError as exc:
             self.message.setText(f"cannot read the gallery ({exc.orig})")
             return

@@ -1,0 +1,38 @@
+"""Settings files: what loads, and the one-line refusals for what does not."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kiosk.config import ConfigError, Settings, load_settings, save_settings
+
+
+def write(path, values) -> None:
+    path.write_text(json.dumps(values), encoding="utf-8")
+
+
+def test_saved_settings_load_back(tmp_path):
+    path = tmp_path / "kiosk.json"
+    save_settings(Settings(threshold=0.6, greeting="歡迎, {name}", vote_k=3, vote_n=4), path)
+    loaded = load_settings(path)
+    assert (loaded.threshold, loaded.greeting, loaded.vote_k, loaded.vote_n) == (0.6, "歡迎, {name}", 3, 4)
+
+
+def test_a_whole_number_is_accepted_for_a_decimal_setting(tmp_path):
+    write(tmp_path / "k.json", {"cooldown_s": 10})
+    assert load_settings(tmp_path / "k.json").cooldown_s == 10.0
+
+
+@pytest.mark.parametrize("values, words", [
+    ({"threshold": "0.7"}, "threshold must be float"),
+    ({"vote_k": 4, "vote_n": 3}, "vote_k <= vote_n"),
+    ({"mute": 1}, "mute must be bool"),
+    ({"treshold": 0.5}, "unknown setting"),
+    ([1, 2], "JSON object"),
+])
+def test_a_bad_settings_file_is_refused_with_the_reason(tmp_path, values, words):
+    write(tmp_path / "k.json", values)
+    with pytest.raises(ConfigError, match=words):
+        load_settings(tmp_path / "k.json")

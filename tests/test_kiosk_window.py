@@ -1,0 +1,172 @@
+"""The kiosk window end to end, offscreen: real models, real video files, a real
+SQLite gallery. Only the speaker is a fake here (speech has its own tests)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from kiosk.access_log import DENIED, GRANTED
+from kiosk.config import Settings
+from kiosk.context import KioskContext
+from kiosk.db import AccessEvent, FaceSample, Person
+from kiosk.enrollment import sample_from_face
+from kiosk.gallery import add_samples
+from kiosk.images import load_rgb
+from kiosk.video import SourceError, VideoSource, write_video
+from kiosk.walk_in import walk_in_frames
+from ui.kiosk_window import CAMERA_DOWN_TEXT, IDLE_TEXT, KioskWindow
+
+FACES = Path(__file__).resolve().parent.parent / "resources" / "faces"
+
+
+class FakeSpeaker:
+    """Stands in for kiosk.speech.Speaker: records what the door would say."""
+
+    def __init__(self):
+        self.said: list[str] = []
+        self.muted = False
+
+    def say(self, text: str) -> bool:
+        self.said.append(text)
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+class FlakyCamera:
+    """Stands in for a USB camera that is unplugged once: a live source over a
+    real video file that stops delivering after `fail_after` frames the first
+    time it is opened, and works when opened again."""
+
+    openings = 0
+
+    def __init__(self, spec, fail_after: int = 15):
+        FlakyCamera.openings += 1
+        self._video = VideoSource(spec)
+        self._fail = FlakyCamera.openings == 1
+        self._fail_after = fail_after
+        self.live = True
+
+    def frames(self):
+        for frame in self._video.frames():
+            time.sleep(1 / 30)  # a camera delivers at its frame rate
+            if self._fail and frame.index == self._fail_after:
+                raise SourceError("camera 0: the video source stopped delivering frames")
+            yield frame
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._video.close()
+
+
+@pytest.fixture
+def ctx(db_url, engine, model_dir) -> KioskContext:
+    """A kiosk whose gallery has Barack Obama enrolled from his bundled portrait."""
+    context = KioskContext(Settings(kiosk_id="door-test"), db_url, model_dir, engine=engine)
+    face = engine.faces(load_rgb(FACES / "obama.jpg"))[0]
+    with context.sessions.begin() as session:
+        add_samples(session, "Barack Obama", [sample_from_face(face, "obama.jpg")], engine.model_name)
+    return context
+
+
+def walk_in_video(tmp_path: Path, photo: str, empty_frames: int = 10) -> Path:
+    frames = walk_in_frames(load_rgb(FACES / photo), size=(640, 480), frames=45,
+                            start_scale=0.55, end_scale=0.85, empty_frames=empty_frames)
+    return write_video(tmp_path / f"{photo}.avi", frames + [frames[-1]] * 15)
+
+
+def open_window(qtbot, ctx, source, **kwargs) -> tuple[KioskWindow, FakeSpeaker, list]:
+    speaker = FakeSpeaker()
+    window = KioskWindow(ctx, str(source), speaker, **kwargs)
+    qtbot.addWidget(window)  # closed at teardown: closeEvent stops both threads
+    banners: list[tuple[str, str]] = []
+    window.banner_changed.connect(lambda kind, text: banners.append((kind, text)))
+    window.resize(800, 600)
+    window.start()
+    return window, speaker, banners
+
+
+def events(ctx) -> list[tuple[str, str | None, str]]:
+    with ctx.sessions.begin() as session:
+        return [(e.decision, e.name, e.kiosk_id) for e in session.scalars(select(AccessEvent))]
+
+
+def test_an_enrolled_person_is_greeted_once_and_logged_once(qtbot, ctx, tmp_path):
+    window, speaker, banners = open_window(qtbot, ctx, walk_in_video(tmp_path, "obama.jpg"))
+    qtbot.waitUntil(lambda: ("idle", "End of video") in banners, timeout=30_000)
+    assert window.view.image() is not None and window.view.image().width() == 640
+    assert speaker.said == ["Welcome, Barack Obama"]
+    assert ("granted", "Welcome, Barack Obama") in banners
+    assert events(ctx) == [(GRANTED, "Barack Obama", "door-test")]
+    assert window.stats.greet_latencies_s and window.stats.greet_latencies_s[0] < 1.0
+
+
+def test_a_stranger_is_denied_once_and_not_greeted(qtbot, ctx, tmp_path):
+    window, speaker, banners = open_window(qtbot, ctx, walk_in_video(tmp_path, "rose_leslie.jpg"))
+    qtbot.waitUntil(lambda: ("idle", "End of video") in banners, timeout=30_000)
+    assert speaker.said == []
+    assert ("denied", "Not recognised") in banners
+    assert events(ctx) == [(DENIED, None, "door-test")]
+
+
+def test_a_camera_that_fails_mid_run_shows_the_retry_banner_and_recovers(qtbot, ctx, tmp_path):
+    FlakyCamera.openings = 0
+    window, speaker, banners = open_window(qtbot, ctx, walk_in_video(tmp_path, "obama.jpg", empty_frames=30),
+                                           open_source=FlakyCamera)
+    qtbot.waitUntil(lambda: ("camera", CAMERA_DOWN_TEXT) in banners, timeout=15_000)
+    down = banners.index(("camera", CAMERA_DOWN_TEXT))
+    qtbot.waitUntil(lambda: ("idle", IDLE_TEXT) in banners[down:], timeout=15_000)
+    qtbot.waitUntil(lambda: bool(speaker.said), timeout=30_000)  # the door works again after the retry
+    assert FlakyCamera.openings >= 2
+    assert speaker.said == ["Welcome, Barack Obama"]
+
+
+def test_enrolling_from_the_camera_then_deleting_removes_every_trace(qtbot, ctx, tmp_path):
+    from ui.admin.panel import AdminPanel
+    panel = AdminPanel(ctx, None)
+    qtbot.addWidget(panel)
+    video = walk_in_video(tmp_path, "biden.jpg", empty_frames=5)
+    with VideoSource(video) as source:
+        frames = list(source.frames())
+    enroll = panel.enroll
+    enroll.show_frame(frames[0])                   # the bare wall
+    assert not enroll.take_snapshot()
+    assert "no face" in enroll.message.text()
+    for frame in frames[-3:]:                      # standing in front of the camera
+        enroll.show_frame(frame)
+        assert enroll.take_snapshot(), enroll.message.text()
+    assert enroll.thumbnails.count() == 3
+    enroll.name_edit.setText("Joe Biden")
+    with qtbot.waitSignal(panel.gallery_changed):
+        assert enroll.save()
+    with ctx.sessions.begin() as session:
+        biden = session.scalar(select(Person).where(Person.name == "Joe Biden"))
+        assert biden is not None and len(biden.samples) == 3
+        biden_id = biden.id
+    assert "Joe Biden" in panel.people.names()
+
+    with qtbot.waitSignal(panel.gallery_changed):
+        assert panel.people.delete("Joe Biden")
+    with ctx.sessions.begin() as session:
+        assert session.get(Person, biden_id) is None
+        assert session.scalar(select(func.count()).select_from(FaceSample)
+                              .where(FaceSample.person_id == biden_id)) == 0
+
+
+def test_a_face_already_enrolled_under_another_name_is_refused(qtbot, ctx, tmp_path):
+    from ui.admin.panel import AdminPanel
+    panel = AdminPanel(ctx, None)
+    qtbot.addWidget(panel)
+    with VideoSource(walk_in_video(tmp_path, "obama.jpg", empty_frames=0)) as source:
+        last = list(source.frames())[-1]
+    panel.enroll.name_edit.setText("Someone Else")
+    panel.enroll.show_frame(last)
+    assert not panel.enroll.take_snapshot()
+    assert "Barack Obama" in panel.enroll.message.text()
