@@ -14,6 +14,7 @@ import numpy as np
 
 from kiosk.config import PROJECT_DIR
 from kiosk.context import KioskContext
+from kiosk.door_bench import door_figures
 from kiosk.engine import Face
 from kiosk.gallery import GalleryMatrix
 from kiosk.images import load_rgb
@@ -34,7 +35,7 @@ def median_ms(fn, runs: int, warmup: int = 3) -> float:
     return round(1000 * float(np.median(times)), 2)
 
 
-def run_bench(ctx: KioskContext, runs: int = 30, peer: bool = False) -> dict:
+def run_bench(ctx: KioskContext, runs: int = 30, peer: bool = False, idle_seconds: float = 20.0) -> dict:
     """Every figure is a median over `runs` timed calls after a warm-up."""
     engine = ctx.engine
     person = load_rgb(SAMPLE_FACES / "obama.jpg")
@@ -54,6 +55,7 @@ def run_bench(ctx: KioskContext, runs: int = 30, peer: bool = False) -> dict:
     clip = walk_in_frames(person, size=(640, 360), frames=90)
     figures["replay_fps"] = _replay_fps(ctx, enrolled, clip)
     figures["startup_s"] = _startup_s(ctx, enrolled, person)
+    figures.update(door_figures(ctx, _index_of(enrolled), person, idle_seconds))
     if peer:
         figures["peer_face_recognition_fps"] = _peer_fps(clip)
     figures["machine"] = f"{os.cpu_count()} cores, {sys.platform}"
@@ -71,11 +73,16 @@ def _match_100k(runs: int) -> float:
     return median_ms(lambda: index.match(query, 0.4, 0.05), runs)
 
 
+def _index_of(enrolled: Face) -> GalleryIndex:
+    """A gallery of one person, in memory."""
+    return GalleryIndex(GalleryMatrix(enrolled.embedding[None], np.array([1]), {1: "sample"}))
+
+
 def _replay_fps(ctx: KioskContext, enrolled: Face, clip: list[np.ndarray]) -> float:
     """Frames a second through the whole pipeline (detect, align, embed, match,
     decide) on a 640x360 clip of the person walking in, with them enrolled."""
     from kiosk.recognizer import Recognizer
-    index = GalleryIndex(GalleryMatrix(enrolled.embedding[None], np.array([1]), {1: "sample"}))
+    index = _index_of(enrolled)
     recognizer = Recognizer(ctx.engine, index, ctx.settings)
     for rgb in clip[:5]:
         recognizer.process(0.0, rgb)  # warm-up: interpreters allocate on first use

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure this machine (medians, printed as JSON)")
     p.add_argument("--runs", type=int, default=30, help="timed runs per figure")
     p.add_argument("--peer", action="store_true", help="also time face_recognition (dlib) on the same clip")
+    p.add_argument("--idle-seconds", type=float, default=20.0, help="length of the empty-doorway CPU run (default 20)")
 
     p = sub.add_parser("run", help="open the kiosk window at the door")
     p.add_argument("--source", help="camera index, video file or stream URL (default: the settings' camera)")
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stats", action="store_true", help="show draw rate, stage times, time to greet, CPU")
     p.add_argument("--duration", type=float, metavar="S", help="close after S seconds (measurements)")
     p.add_argument("--report", type=Path, metavar="FILE", help="on exit, write the figures as JSON ('-': stdout)")
+    p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save the window at the first greeting")
 
     return parser
 

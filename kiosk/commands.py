@@ -233,7 +233,7 @@ def cmd_log(ctx: KioskContext, args) -> int:
 
 def cmd_bench(ctx: KioskContext, args) -> int:
     from kiosk.bench import run_bench
-    figures = run_bench(ctx, runs=args.runs, peer=args.peer)
+    figures = run_bench(ctx, runs=args.runs, peer=args.peer, idle_seconds=args.idle_seconds)
     print(json.dumps(figures, ensure_ascii=False, indent=None if args.json else 2))
     return 0
 

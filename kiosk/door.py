@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kiosk.access_log import GRANTED, NewEvent
+from kiosk.db import utc_now
 from kiosk.images import encode_jpeg
 from kiosk.recognizer import FrameResult
 
@@ -10,11 +11,13 @@ from kiosk.recognizer import FrameResult
 def events_of(result: FrameResult, kiosk_id: str) -> list[NewEvent]:
     """The access-log rows for a frame's decisions, each with the face's crop."""
     events = []
+    decided = utc_now()  # not when it is written: a busy database may delay that
     for d in result.decisions:
         face = result.faces[d.face_index].face
         events.append(NewEvent(decision=d.type, person_id=d.person_id, name=d.name,
                                distance=None if d.distance == float("inf") else d.distance,
-                               snapshot_jpeg=encode_jpeg(face.aligned, quality=80), kiosk_id=kiosk_id))
+                               snapshot_jpeg=encode_jpeg(face.aligned, quality=80), kiosk_id=kiosk_id,
+                               time=decided))
     return events
 
 

@@ -70,7 +70,9 @@ class DoorStats:
         stages = [t for _, t in self._stages]
 
         def median(attr: str) -> float:
-            return float(np.median([getattr(t, attr) for t in stages])) if stages else 0.0
+            # over the frames that had work for this stage (no face, no embedding)
+            values = [getattr(t, attr) for t in stages if getattr(t, attr) > 0]
+            return float(np.median(values)) if values else 0.0
 
         (t0, cpu0), (t1, cpu1) = self._cpu[0], self._cpu[-1]
         return StatsSnapshot(

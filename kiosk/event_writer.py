@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from dataclasses import replace
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from kiosk.access_log import NewEvent, append_event
@@ -32,15 +33,37 @@ class EventWriter:
         if not self.pending:
             return None
         try:
-            with self.sessions.begin() as session:
-                for event in self.pending:
-                    append_event(session, event)
+            self._write(list(self.pending))
+        except IntegrityError:
+            # One event refers to a person deleted meanwhile: write the others,
+            # that one under its name without the link, rather than block the log.
+            try:
+                while self.pending:
+                    self._write_alone(self.pending[0])
+                    self.pending.popleft()
+            except (SQLAlchemyError, OSError) as exc:
+                return self._failed(exc)
         except (SQLAlchemyError, OSError) as exc:
-            message = f"access log not written ({len(self.pending)} waiting): {exc.__class__.__name__}: {exc}"
-            if message.split(":")[0] != (self.error or "").split(":")[0]:
-                log.warning("%s", message)
-            self.error = message
-            return message
+            return self._failed(exc)
         self.pending.clear()
         self.error = None
         return None
+
+    def _write(self, events: list[NewEvent]) -> None:
+        with self.sessions.begin() as session:
+            for event in events:
+                append_event(session, event)
+
+    def _write_alone(self, event: NewEvent) -> None:
+        try:
+            self._write([event])
+        except IntegrityError:
+            self._write([replace(event, person_id=None)])
+
+    def _failed(self, exc: Exception) -> str:
+        reason = getattr(exc, "orig", None) or exc  # the driver's words, not the SQL
+        message = f"access log not written ({len(self.pending)} waiting): {exc.__class__.__name__}: {reason}"
+        if self.error is None:  # warn once per outage, not once per frame
+            log.warning("%s", message)
+        self.error = message
+        return message

@@ -76,6 +76,8 @@ class Recognizer:
                                         [r.match for r in recognized])
         matched = time.perf_counter()
         times = StageTimes(1000 * (detected - start), 1000 * (embedded - detected), 1000 * (matched - embedded))
+        if not faces:  # nothing was embedded or matched: report no time, not overhead
+            times = StageTimes(times.detect_ms)
         return FrameResult(now, recognized, decisions, times)
 
     def _detections(self, rgb: np.ndarray):

@@ -31,10 +31,17 @@ def cmd_run(ctx: KioskContext, args) -> int:
             print(f"kiosk run: {speaker.error}", file=sys.stderr)
         window = KioskWindow(ctx, source, speaker, loop_files=loop, show_stats=args.stats,
                              stats_window_s=args.duration or 10.0, config_path=args.config)
-        window.showNormal() if args.windowed else window.showFullScreen()
         if args.windowed:
             window.resize(1024, 700)
+            window.show()
+        else:
+            # Without a window manager (a bare X server at a door) fullscreen
+            # alone keeps the default size; the screen's geometry is explicit.
+            window.setGeometry(app.primaryScreen().geometry())
+            window.showFullScreen()
         window.start()
+        if args.screenshot:
+            _screenshot_at_first_greeting(window, args.screenshot)
         if args.duration:
             QTimer.singleShot(int(args.duration * 1000), window.close)
         try:
@@ -55,6 +62,16 @@ def _demo(ctx: KioskContext, folder: Path) -> tuple[KioskContext, str]:
           "a stranger visits too", file=sys.stderr)
     demo_ctx = KioskContext(ctx.settings.replace(kiosk_id="demo"), demo.db_url, ctx.model_dir, engine=ctx.engine)
     return demo_ctx, str(demo.video)
+
+
+def _screenshot_at_first_greeting(window: KioskWindow, path: Path) -> None:
+    def on_banner(kind: str, _text: str) -> None:
+        if kind == "granted" and not taken:
+            taken.append(path)
+            # after the banner, face frame and stats overlay have been painted
+            QTimer.singleShot(700, lambda: window.grab().save(str(path)))
+    taken: list[Path] = []
+    window.banner_changed.connect(on_banner)
 
 
 def _write_report(window: KioskWindow, target: Path) -> None:
