@@ -63,7 +63,8 @@ class DoorStats:
     def snapshot(self, now: float | None = None) -> StatsSnapshot:
         now = time.monotonic() if now is None else now
         self._cpu.append((now, time.process_time()))
-        self._trim(self._cpu, now, lambda p: p[0])
+        while len(self._cpu) > 2 and now - self._cpu[1][0] >= self.window_s:
+            self._cpu.popleft()  # keeps one sample at or before the window's start
         drawn = np.array(self._drawn)
         intervals = np.diff(drawn) if len(drawn) > 1 else np.array([0.0])
         span = drawn[-1] - drawn[0] if len(drawn) > 1 else 0.0

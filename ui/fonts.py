@@ -19,12 +19,17 @@ def ensure_cjk_font(app: QApplication) -> str | None:
     system already covers Chinese."""
     if QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese):
         return None
-    font_id = QFontDatabase.addApplicationFont(str(BUNDLED_CJK_FONT))
-    if font_id < 0:
+    family = load_bundled_cjk_font()
+    if family is None:
         log.warning("%s could not be loaded; Chinese names may show as boxes", BUNDLED_CJK_FONT)
         return None
-    family = QFontDatabase.applicationFontFamilies(font_id)[0]
     font = QFont(app.font())
     font.setFamilies([app.font().family(), family])
     app.setFont(font)
     return family
+
+
+def load_bundled_cjk_font() -> str | None:
+    """Register resources/fonts' CJK font with Qt; its family name, or None."""
+    font_id = QFontDatabase.addApplicationFont(str(BUNDLED_CJK_FONT))
+    return QFontDatabase.applicationFontFamilies(font_id)[0] if font_id >= 0 else None

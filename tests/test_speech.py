@@ -1,0 +1,59 @@
+"""Greetings aloud: real espeak-ng speech rendered to WAV files, and a kiosk
+that stays up (silent) when the speech engine is missing."""
+
+from __future__ import annotations
+
+import wave
+
+import numpy as np
+import pytest
+
+from kiosk import speech
+from kiosk.door import greeting_text
+
+
+def wav_rms(path) -> tuple[float, float]:
+    """(seconds, RMS of the samples scaled to -1..1) of a 16-bit WAV."""
+    with wave.open(str(path)) as wav:
+        frames = wav.readframes(wav.getnframes())
+        seconds = wav.getnframes() / wav.getframerate()
+        assert wav.getsampwidth() == 2
+    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768
+    return seconds, float(np.sqrt(np.mean(samples**2))) if len(samples) else 0.0
+
+
+@pytest.mark.parametrize("name", ["Zoë", "胡歌", "Barack Obama"])
+def test_the_greeting_renders_as_audible_speech(tmp_path, name):
+    text = greeting_text("Welcome, {name}", "granted", name)
+    seconds, rms = wav_rms(speech.render_to_wav(text, tmp_path / "greeting.wav"))
+    assert 0.5 < seconds < 5
+    assert rms > 0.01  # silence is 0; espeak-ng speech measures ~0.08 here
+
+
+def test_a_longer_greeting_lasts_longer(tmp_path):
+    short, _ = wav_rms(speech.render_to_wav("Welcome, Zoë", tmp_path / "a.wav"))
+    long, _ = wav_rms(speech.render_to_wav("Welcome, Zoë. Have a good day at work.", tmp_path / "b.wav"))
+    assert long > short + 0.5
+
+
+def test_a_missing_speech_engine_is_one_warning_and_a_silent_kiosk(monkeypatch, caplog):
+    def no_engine():  # stands in for a machine without libespeak-ng
+        raise speech.SpeechUnavailable("speech engine unavailable (RuntimeError: no espeak-ng)")
+    monkeypatch.setattr(speech, "_init_engine", no_engine)
+    speaker = speech.Speaker()
+    try:
+        assert not speaker.available
+        assert "espeak" in speaker.error
+        assert speaker.say("Welcome, Zoë") is False
+        assert speaker.say("Welcome, Zoë") is False
+    finally:
+        speaker.close()
+    assert len([r for r in caplog.records if r.name == "kiosk.speech"]) == 1
+
+
+def test_a_muted_speaker_says_nothing():
+    speaker = speech.Speaker(muted=True)
+    try:
+        assert speaker.say("Welcome, Zoë") is False
+    finally:
+        speaker.close()
