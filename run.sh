@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up on first use (see scripts/setup.sh), then run the kiosk command.
 # With no arguments it lists what the kiosk can do; e.g.
+#   ./run.sh run               the kiosk window at the door (camera 0)
+#   ./run.sh run --demo        the same with sample people and a generated clip
 #   ./run.sh replay 0          recognise faces from camera 0 in the terminal
 #   ./run.sh import photos/    enroll everyone in photos/<name>/*.jpg
 set -euo pipefail

@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peer", action="store_true", help="also time face_recognition (dlib) on the same clip")
     p.add_argument("--idle-seconds", type=float, default=20.0, help="length of the empty-doorway CPU run (default 20)")
 
+    p = sub.add_parser("db", help="the gallery database's schema: upgrade it, or show its revision")
+    db = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    db.add_parser("upgrade", help="bring the gallery (SQLite or PostgreSQL) to this kiosk's schema")
+    db.add_parser("current", help="print the gallery's schema revision")
+
     p = sub.add_parser("run", help="open the kiosk window at the door")
     p.add_argument("--source", help="camera index, video file or stream URL (default: the settings' camera)")
     p.add_argument("--demo", action="store_true", help="no camera: sample people and a generated clip")

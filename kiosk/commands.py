@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from kiosk import config
 from kiosk.calibrate import CalibrationError
 from kiosk.context import KioskContext
+from kiosk.db import SchemaError
 from kiosk.enrollment import EnrollmentError
 from kiosk.gallery import GalleryError
 from kiosk.images import ImageError
@@ -27,7 +28,7 @@ class DatabaseError(RuntimeError):
 
 
 KNOWN_ERRORS = (WeightsError, ImageError, EnrollmentError, GalleryError, SourceError,
-                DatabaseError, UsageError, CalibrationError)
+                DatabaseError, SchemaError, UsageError, CalibrationError)
 
 
 def run(args, extra_commands: dict) -> int:
@@ -37,7 +38,8 @@ def run(args, extra_commands: dict) -> int:
     try:
         return handler(ctx, args) or 0
     except OperationalError as exc:
-        raise DatabaseError(f"database error: {exc.orig}") from exc
+        # One line: PostgreSQL's messages come with hint and detail lines.
+        raise DatabaseError("database error: " + " ".join(str(exc.orig).split())) from exc
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
@@ -231,6 +233,27 @@ def cmd_log(ctx: KioskContext, args) -> int:
     return 0
 
 
+def cmd_db(ctx: KioskContext, args) -> int:
+    """`db upgrade` / `db current`, on the URL itself: ctx.sessions would refuse
+    a gallery at an older revision."""
+    from kiosk import migrations
+    from kiosk.db import SCHEMA_REVISION
+    if args.action == "upgrade":
+        done = migrations.upgrade(ctx.db_url)
+        start = migrations.BASELINE if done.stamped else done.before
+        lines = [f"stamped {start}: a gallery made before migrations"] if done.stamped else []
+        lines.append(f"created the gallery schema at {done.after}" if start is None else
+                     f"already at {done.after}, the newest" if start == done.after else
+                     f"upgraded {start} to {done.after}")
+        emit(args, {"before": done.before, "after": done.after, "stamped": done.stamped}, "\n".join(lines))
+        return 0
+    revision = migrations.current(ctx.db_url)
+    note = ("" if revision == SCHEMA_REVISION else " (an empty database)" if revision is None
+            else f"; this kiosk needs {SCHEMA_REVISION}: run `kiosk db upgrade`")
+    emit(args, {"revision": revision, "head": SCHEMA_REVISION}, f"{revision or 'none'}{note}")
+    return 0
+
+
 def cmd_bench(ctx: KioskContext, args) -> int:
     from kiosk.bench import run_bench
     figures = run_bench(ctx, runs=args.runs, peer=args.peer, idle_seconds=args.idle_seconds)
@@ -242,4 +265,5 @@ COMMANDS = {
     "fetch-model": cmd_fetch_model, "enroll": cmd_enroll, "import": cmd_import,
     "people": cmd_people, "identify": cmd_identify, "verify": cmd_verify,
     "calibrate": cmd_calibrate, "replay": cmd_replay, "log": cmd_log, "bench": cmd_bench,
+    "db": cmd_db,
 }

@@ -21,6 +21,9 @@ class KioskContext:
         self.model_dir = Path(model_dir)
         if engine is not None:  # an engine already loaded (tests share one)
             self.__dict__["engine"] = engine
+        # Where the door keeps access events the database cannot take yet
+        # (kiosk.event_spool); one file per kiosk, beside the gallery by default.
+        self.spool_path = Path(f"events-{settings.kiosk_id}.spool.jsonl")
 
     @cached_property
     def sessions(self) -> sessionmaker:

@@ -18,7 +18,7 @@ import numpy as np
 from kiosk.context import KioskContext
 from kiosk.door_loop import DoorLoop
 from kiosk.db import open_database
-from kiosk.event_writer import EventWriter
+from kiosk.event_writer import BackgroundWriter, EventWriter
 from kiosk.feed import LatestFrame, camera_feed
 from kiosk.matcher import GalleryIndex
 from kiosk.presence import PresenceGate
@@ -47,8 +47,9 @@ def _run_door(ctx: KioskContext, index: GalleryIndex, video: Path, gate: Presenc
     greetings as (monotonic time, frame index)."""
     settings = ctx.settings.replace(cooldown_s=cooldown_s)
     with tempfile.TemporaryDirectory() as tmp:
+        writer = BackgroundWriter(EventWriter(open_database(f"sqlite:///{tmp}/bench-log.db")))
         door = DoorLoop(Recognizer(ctx.engine, index, settings),
-                        EventWriter(open_database(f"sqlite:///{tmp}/bench-log.db")),
+                        writer,
                         speak=lambda text: True, greeting=settings.greeting,
                         kiosk_id="bench", gate=gate)
         mailbox, stop, captured = LatestFrame(), threading.Event(), {}
@@ -72,6 +73,7 @@ def _run_door(ctx: KioskContext, index: GalleryIndex, video: Path, gate: Presenc
                 mailbox.put(item)
         stop.set()
         worker.join()
+        writer.close()
         cpu_percent = 100 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
     return captured, greetings, recognised, cpu_percent
 

@@ -10,7 +10,7 @@ from typing import Callable
 from kiosk.access_log import GRANTED
 from kiosk.decisions import Decision
 from kiosk.door import events_of, greeting_text
-from kiosk.event_writer import EventWriter
+from kiosk.event_writer import BackgroundWriter, EventWriter
 from kiosk.presence import PresenceGate
 from kiosk.recognizer import RecognizedFace, Recognizer, StageTimes
 from kiosk.video import Frame
@@ -43,10 +43,12 @@ def banner_text(decision: Decision, template: str) -> str:
 class DoorLoop:
     """Owns the door's per-frame state. Call step() from one thread only.
 
-    speak: queues a greeting (Speaker.say); it must not block.
+    speak: queues a greeting (Speaker.say); it must not block. writer: the
+    access log's writer; the kiosk passes a BackgroundWriter, so a locked
+    database never stops the door (a plain EventWriter writes in step()).
     """
 
-    def __init__(self, recognizer: Recognizer, writer: EventWriter, speak: Callable[[str], bool],
+    def __init__(self, recognizer: Recognizer, writer: EventWriter | BackgroundWriter, speak: Callable[[str], bool],
                  greeting: str, kiosk_id: str, gate: PresenceGate | None = None):
         self.recognizer = recognizer
         self.writer = writer
@@ -59,7 +61,7 @@ class DoorLoop:
 
     def step(self, frame: Frame) -> DoorUpdate:
         if not self.gate.should_recognise(frame.time, frame.rgb, self._faces_in_view):
-            return DoorUpdate(frame.index, frame.time, recognised=False)
+            return DoorUpdate(frame.index, frame.time, recognised=False, log_error=self.writer.flush())
         result = self.recognizer.process(frame.time, frame.rgb)
         self._faces_in_view = bool(result.faces)
         if not result.faces:
@@ -72,8 +74,10 @@ class DoorLoop:
             greetings.append(text)
             if decision.type == GRANTED:
                 self.speak(text)
-                latency = time.monotonic() - (self._face_since or frame.time)
-        log_error = self.writer.append(events_of(result, self.kiosk_id)) if result.decisions else None
+                since = frame.time if self._face_since is None else self._face_since
+                latency = time.monotonic() - since
+        log_error = (self.writer.append(events_of(result, self.kiosk_id)) if result.decisions
+                     else self.writer.flush())
         return DoorUpdate(frame.index, frame.time, True, result.faces, result.decisions, result.times,
                           greetings, latency, log_error)
 

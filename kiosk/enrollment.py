@@ -43,10 +43,20 @@ def the_one_face(engine: FaceEngine, rgb: np.ndarray, source: str) -> Face:
 
 def check_not_someone_else(embedding: np.ndarray, name: str | None, index: GalleryIndex,
                            threshold: float, source: str) -> None:
-    """Refuse a face that already matches another enrolled person: enrolling it
-    under a second name would let the door greet one as the other. With name
-    None (not typed yet), any enrolled person counts as another."""
+    """Refuse a face that already matches another enrolled person, or that is
+    added to an enrolled person it does not match: either would let the door
+    greet one person as another. With name None (not typed yet), any enrolled
+    person counts as another."""
     match = index.match(embedding[None], threshold, margin=0.0)[0]
+    if match.name is not None and name is None:
+        raise EnrollmentError(f"{source}: this face is already enrolled as {match.name!r} "
+                              f"(distance {match.distance:.2f})")
+    own = index.distance_to(embedding, name) if name else None
+    if own is not None and own > threshold:
+        # Adding samples to someone enrolled: it must be them, or the door
+        # would greet a second person under their name.
+        raise EnrollmentError(f"{source}: this face does not match {name!r}'s samples "
+                              f"(distance {own:.2f}, threshold {threshold:.2f})")
     if match.name is not None and match.name != name:
         raise EnrollmentError(
             f"{source}: this face matches {match.name!r} (distance {match.distance:.2f}), not {name!r}")

@@ -54,6 +54,8 @@ def camera_feed(spec: str | int, stop: threading.Event, loop_files: bool = False
                     index += 1
                     if stop.is_set():
                         return
+            if stop.is_set():
+                return
             if source.live or not loop_files:
                 yield SourceEnded(str(spec))
                 return

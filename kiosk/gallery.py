@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from kiosk.db import AccessEvent, FaceSample, Person
+from kiosk.db import AccessEvent, FaceSample, GalleryState, Person
 
 
 class GalleryError(ValueError):
@@ -71,6 +71,7 @@ def add_samples(session: Session, name: str, samples: list[NewSample], model_nam
         raise GalleryError("a person needs a name")
     if not samples:
         raise GalleryError(f"no face samples to enroll for {name!r}")
+    bump_gallery_version(session)
     person = find_person(session, name)
     if person is None:
         person = Person(name=name)
@@ -101,6 +102,7 @@ def rename_person(session: Session, old: str, new: str) -> Person:
     new = new.strip()
     if not new:
         raise GalleryError("a person needs a name")
+    bump_gallery_version(session)
     person = get_person(session, old)
     if new != old and find_person(session, new) is not None:
         raise GalleryError(f"the name {new!r} is already enrolled")
@@ -112,6 +114,7 @@ def delete_person(session: Session, name: str) -> int:
     """Delete a person with every embedding and face image of theirs, the access
     log's snapshots included (biometric data); the log rows stay, unlinked, as the
     record of what the door decided. Returns the number of samples deleted."""
+    bump_gallery_version(session)
     person = get_person(session, name)
     count = len(person.samples)
     session.execute(update(AccessEvent).where(AccessEvent.person_id == person.id)
@@ -119,6 +122,28 @@ def delete_person(session: Session, name: str) -> int:
     session.delete(person)
     session.flush()
     return count
+
+
+def bump_gallery_version(session: Session) -> None:
+    """Count one more change of the gallery, in session's transaction (so the
+    change and the count commit, or roll back, together).
+
+    Every gallery write calls this before it reads: the row lock it takes
+    (PostgreSQL; SQLite locks the whole file) makes writes from several doors
+    wait for each other, so a door enrolling a name another door has just
+    created adds to that person instead of failing on the unique name."""
+    bumped = session.execute(update(GalleryState).where(GalleryState.id == 1)
+                             .values(version=GalleryState.version + 1)
+                             .execution_options(synchronize_session=False))
+    if bumped.rowcount == 0:   # tables made without kiosk.db.open_database
+        session.add(GalleryState(id=1, version=1))
+        session.flush()
+
+
+def gallery_version(session: Session) -> int:
+    """How many times the gallery has changed: a door that remembers it and
+    finds it changed reloads its embeddings (read it before load_matrix)."""
+    return session.scalar(select(GalleryState.version).where(GalleryState.id == 1)) or 0
 
 
 def load_matrix(session: Session, model_name: str) -> GalleryMatrix:

@@ -62,6 +62,21 @@ class GalleryIndex:
         per_person = np.maximum.reduceat(similarity, self._group_starts, axis=1)  # (N, people)
         return [self._decide(row, threshold, margin) for row in per_person]
 
+    def names(self) -> list[str]:
+        """Everyone in the index."""
+        return list(self._names.values())
+
+    def distance_to(self, embedding: np.ndarray, name: str) -> float | None:
+        """Cosine distance from one embedding to the nearest sample of the person
+        called name; None when nobody of that name is enrolled."""
+        ids = [pid for pid, n in self._names.items() if n == name]
+        if not ids:
+            return None
+        group = int(np.flatnonzero(self._group_ids == ids[0])[0])
+        end = self._group_starts[group + 1] if group + 1 < len(self._group_starts) else self.size
+        samples = self._embeddings[self._group_starts[group]:end]
+        return float(cosine_distances(np.asarray(embedding)[None], samples).min())
+
     def _decide(self, similarity_by_person: np.ndarray, threshold: float, margin: float) -> Match:
         best = int(np.argmax(similarity_by_person))
         distance = float(1.0 - similarity_by_person[best])

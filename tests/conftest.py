@@ -1,4 +1,6 @@
-"""Shared fixtures: the real models loaded once per session, the real sample photos.
+"""Shared fixtures: the real models loaded once per session, the real sample photos,
+fresh gallery databases (a SQLite file, or a database on the PostgreSQL server
+./test.sh starts: scripts/postgres.sh).
 
 Qt runs offscreen (set here, before any QApplication exists); engine tests never
 create a QApplication.
@@ -7,9 +9,13 @@ create a QApplication.
 from __future__ import annotations
 
 import os
+import secrets
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -50,3 +56,76 @@ def engine(model_dir):
 def db_url(tmp_path) -> str:
     """A real SQLite file, new for each test."""
     return f"sqlite:///{tmp_path / 'gallery.db'}"
+
+
+PG_URL_VAR = "KIOSK_TEST_PG_URL"
+
+
+class PostgresServer:
+    """The test PostgreSQL server: creates databases, and drops them behind the
+    tests' backs (DROP ... FORCE of a database a test left connections to polls
+    for them every 100 ms)."""
+
+    def __init__(self, url: str):
+        from kiosk.db import database_url
+        self.engine = create_engine(database_url(url), isolation_level="AUTOCOMMIT")
+        self._dropper = ThreadPoolExecutor(max_workers=1)
+        self._drops = []
+
+    def create(self) -> str:
+        name = f"kiosk_test_{secrets.token_hex(6)}"
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        except OperationalError as exc:
+            pytest.fail(f"no PostgreSQL server at {PG_URL_VAR} ({self.engine.url}): start it with "
+                        f"scripts/postgres.sh (./test.sh does)\n{exc.orig}", pytrace=False)
+        return name
+
+    def url(self, name: str) -> str:
+        return self.engine.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_later(self, name: str) -> None:
+        self._drops.append(self._dropper.submit(self._drop, name))
+
+    def _drop(self, name: str) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self._dropper.shutdown(wait=True)
+        self.engine.dispose()
+        for drop in self._drops:
+            drop.result()   # a database left behind is an error of the last test
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The PostgreSQL server at KIOSK_TEST_PG_URL. Without it the PostgreSQL
+    tests fail (they are never skipped silently) unless KIOSK_SKIP_POSTGRES=1."""
+    url = os.environ.get(PG_URL_VAR)
+    if not url:
+        if os.environ.get("KIOSK_SKIP_POSTGRES") == "1":
+            pytest.skip("PostgreSQL tests skipped: KIOSK_SKIP_POSTGRES=1")
+        pytest.fail(f"{PG_URL_VAR} is not set: run the tests with ./test.sh, which starts a PostgreSQL "
+                    "server (scripts/postgres.sh), or set KIOSK_SKIP_POSTGRES=1 to skip them", pytrace=False)
+    server = PostgresServer(url)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A new, empty PostgreSQL database for this test (kiosk_test_<random>),
+    dropped afterwards with any connections the test left open."""
+    name = pg_server.create()
+    yield pg_server.url(name)
+    pg_server.drop_later(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_url(request, tmp_path) -> str:
+    """A fresh gallery database URL of each kind: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'gallery.db'}"
+    return request.getfixturevalue("pg_url")

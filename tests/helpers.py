@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+
+from sqlalchemy import event
+
+from kiosk.db import engine_of
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,3 +37,44 @@ def ready_model_dir() -> Path:
     fetch_model(path)
     prepare_facenet(path)
     return path
+
+
+class FakeSpeaker:
+    """Stands in for kiosk.speech.Speaker where a test is about something else
+    (speech itself is tested in test_speech.py): keeps what the door would say."""
+
+    def __init__(self):
+        self.said: list[str] = []
+        self.muted = False
+
+    def say(self, text: str) -> bool:
+        self.said.append(text)
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def impatient(sessions):
+    """The kiosk's connections wait up to 5 s for a lock (busy_timeout 5000);
+    these give up after 50 ms, so a locked database fails quickly."""
+    engine = engine_of(sessions)
+
+    @event.listens_for(engine, "connect")
+    def _short_busy_timeout(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA busy_timeout=50")
+
+    engine.dispose()   # reconnect, through the listener, from now on
+    return sessions
+
+
+@contextmanager
+def write_locked(db_url: str):
+    """Another program holding the database's write lock (an open BEGIN EXCLUSIVE)."""
+    other = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0.05, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()

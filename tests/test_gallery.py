@@ -1,7 +1,8 @@
-"""kiosk.gallery and kiosk.access_log on a real SQLite file (made-up embeddings:
-these tests are about storage, not recognition)."""
+"""kiosk.gallery and kiosk.access_log on a real SQLite file and a real PostgreSQL
+database (made-up embeddings: these tests are about storage, not recognition)."""
 
 import io
+import threading
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -10,8 +11,8 @@ from sqlalchemy import func, select
 
 from kiosk.access_log import DENIED, GRANTED, LogFilter, NewEvent, append_event, list_events, write_csv
 from kiosk.db import FaceSample, Person, open_database
-from kiosk.gallery import (GalleryError, NewSample, add_samples, delete_person, list_people,
-                           load_matrix, rename_person)
+from kiosk.gallery import (GalleryError, NewSample, add_samples, delete_person, gallery_version,
+                           list_people, load_matrix, rename_person)
 from kiosk.matcher import GalleryIndex
 
 MODEL = "test-model"
@@ -27,8 +28,8 @@ def sample(seed: int) -> NewSample:
 
 
 @pytest.fixture
-def sessions(db_url):
-    return open_database(db_url)
+def sessions(any_db_url):
+    return open_database(any_db_url)
 
 
 def count(sessions, model) -> int:
@@ -126,3 +127,70 @@ def test_index_from_gallery_matches_the_right_person(sessions):
     assert match.name == "Bob" and match.distance < 0.05
     (stranger,) = index.match(unit(42)[None], threshold=0.4, margin=0.05)
     assert stranger.name is None and stranger.best_name in ("Ada", "Bob")
+
+
+def version(sessions) -> int:
+    with sessions.begin() as s:
+        return gallery_version(s)
+
+
+def test_every_gallery_write_counts_one_version(sessions):
+    assert version(sessions) == 0
+    with sessions.begin() as s:
+        add_samples(s, "Ada", [sample(1)], MODEL)
+    assert version(sessions) == 1
+    with sessions.begin() as s:
+        add_samples(s, "Ada", [sample(2)], MODEL)
+        add_samples(s, "Bob", [sample(3)], MODEL)
+    assert version(sessions) == 3
+    with sessions.begin() as s:
+        rename_person(s, "Bob", "Robert")
+    assert version(sessions) == 4
+    with sessions.begin() as s:
+        delete_person(s, "Robert")
+    assert version(sessions) == 5
+    with sessions.begin() as s:   # reading and logging are not gallery changes
+        list_people(s)
+        load_matrix(s, MODEL)
+        append_event(s, NewEvent(DENIED, None, None, 0.9, None, "door-1"))
+    assert version(sessions) == 5
+
+
+def test_a_write_rolled_back_leaves_the_version(sessions):
+    with pytest.raises(GalleryError):
+        with sessions.begin() as s:
+            delete_person(s, "Nobody")
+    with pytest.raises(RuntimeError):
+        with sessions.begin() as s:
+            add_samples(s, "Ada", [sample(1)], MODEL)
+            raise RuntimeError("the disk filled up half-way")
+    assert version(sessions) == 0
+
+
+def test_two_doors_enrolling_one_new_name_make_one_person(sessions):
+    """Door B enrolls "Ada" while door A's enrollment of "Ada" is not yet
+    committed: B waits for A, then adds its sample to A's Ada (without the
+    gallery-version lock, B fails on the unique name)."""
+    a = sessions()
+    a.begin()
+    add_samples(a, "Ada", [sample(1)], MODEL)
+    errors = []
+
+    def door_b():
+        try:
+            with sessions.begin() as b:
+                add_samples(b, "Ada", [sample(2)], MODEL)
+        except Exception as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=door_b)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive()          # B waits for A's transaction
+    a.commit()
+    a.close()
+    thread.join(10)
+    assert not thread.is_alive() and errors == []
+    with sessions.begin() as s:
+        assert [(p.name, p.samples) for p in list_people(s)] == [("Ada", 2)]
+        assert gallery_version(s) == 2

@@ -19,23 +19,9 @@ from kiosk.images import load_rgb
 from kiosk.video import SourceError, VideoSource, write_video
 from kiosk.walk_in import walk_in_frames
 from ui.kiosk_window import CAMERA_DOWN_TEXT, IDLE_TEXT, KioskWindow
+from helpers import FakeSpeaker
 
 FACES = Path(__file__).resolve().parent.parent / "resources" / "faces"
-
-
-class FakeSpeaker:
-    """Stands in for kiosk.speech.Speaker: records what the door would say."""
-
-    def __init__(self):
-        self.said: list[str] = []
-        self.muted = False
-
-    def say(self, text: str) -> bool:
-        self.said.append(text)
-        return True
-
-    def close(self) -> None:
-        pass
 
 
 class FlakyCamera:
@@ -170,3 +156,20 @@ def test_a_face_already_enrolled_under_another_name_is_refused(qtbot, ctx, tmp_p
     panel.enroll.show_frame(last)
     assert not panel.enroll.take_snapshot()
     assert "Barack Obama" in panel.enroll.message.text()
+
+
+@pytest.mark.parametrize("pin_given, still_open", [(False, True), (True, False)])
+def test_escape_leaves_the_kiosk_only_with_the_admin_pin(qtbot, ctx, tmp_path, monkeypatch,
+                                                         pin_given, still_open):
+    from PySide6.QtCore import Qt
+
+    from ui.admin import pin_dialog
+    asked = []
+    # Stands in for the PIN dialog (tested in test_admin_pin.py): the answer it would give.
+    monkeypatch.setattr(pin_dialog, "ask_pin", lambda parent, sessions, kiosk_id: asked.append(kiosk_id)
+                        or pin_given)
+    window, _, _ = open_window(qtbot, ctx, walk_in_video(tmp_path, "obama.jpg"))
+    window.show()
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert asked == ["door-test"]
+    assert window.isVisible() == still_open

@@ -19,6 +19,7 @@ from kiosk.context import KioskContext
 from kiosk.db import AccessEvent
 from kiosk.demo import build_demo
 from ui.kiosk_window import KioskWindow
+from helpers import FakeSpeaker
 
 MAX_GROWTH_MB = 50
 WARM_UP_S = 60
@@ -27,21 +28,6 @@ WARM_UP_S = 60
 def rss_mb() -> float:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-class FakeSpeaker:
-    """Stands in for the speaker: counts greetings (speech has its own tests)."""
-
-    def __init__(self):
-        self.said = 0
-        self.muted = False
-
-    def say(self, text: str) -> bool:
-        self.said += 1
-        return True
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.mark.slow
@@ -66,7 +52,7 @@ def test_memory_stays_steady_over_a_long_run(qtbot, engine, model_dir, tmp_path)
     with ctx.sessions.begin() as session:
         logged = session.scalar(select(func.count()).select_from(AccessEvent))
     print(f"\nsoak {minutes} min: RSS {start_mb:.0f} MB after warm-up, growth every 30 s: {samples}; "
-          f"greetings {speaker.said}, log rows {logged}, draw {stats.draw_fps:.1f} fps "
+          f"greetings {len(speaker.said)}, log rows {logged}, draw {stats.draw_fps:.1f} fps "
           f"(p99 {stats.frame_interval_p99_ms:.0f} ms), CPU {stats.cpu_percent:.0f}%")
-    assert speaker.said >= minutes * 60 / 16  # the clip has a member visit every ~5 s
+    assert len(speaker.said) >= minutes * 60 / 16  # the clip has a member visit every ~5 s
     assert max(samples) <= MAX_GROWTH_MB

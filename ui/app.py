@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from kiosk.commands import UsageError
 from kiosk.context import KioskContext
 from kiosk.speech import Speaker
 from kiosk.video import SourceError, is_live, parse_source
@@ -18,6 +20,10 @@ from ui.kiosk_window import KioskWindow
 
 
 def cmd_run(ctx: KioskContext, args) -> int:
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+        # Qt would abort the process with a page of plugin errors instead.
+        raise UsageError("no display to open the kiosk window on: run it on the door's screen, "
+                         "or on a headless machine under `xvfb-run -a`")
     app = QApplication.instance() or QApplication([sys.argv[0]])
     ensure_cjk_font(app)
     with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as demo_dir:

@@ -10,15 +10,19 @@ from typing import Callable
 import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QToolButton, QVBoxLayout, QWidget
+from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.access_log import GRANTED
 from kiosk.config import Settings
 from kiosk.context import KioskContext
 from kiosk.door_loop import DoorLoop, DoorUpdate
 from kiosk.door_stats import DoorStats
-from kiosk.event_writer import EventWriter
+from kiosk.event_spool import EventSpool
+from kiosk.event_writer import BackgroundWriter, EventWriter
 from kiosk.feed import LatestFrame, SourceDown, SourceEnded, camera_feed
+from kiosk.gallery_sync import GallerySync
+from kiosk.matcher import GalleryIndex
 from kiosk.recognizer import Recognizer
 from kiosk.speech import Speaker
 from kiosk.video import Frame, VideoSource
@@ -70,6 +74,9 @@ class KioskWindow(QWidget):
         self.stats_label.setStyleSheet("background:rgba(0,0,0,150); color:#7ee787; padding:6px;"
                                        "font-family:monospace;")
         self.stats_label.setVisible(show_stats)
+        self.log_status = QLabel(self.view)  # the access log's trouble, if any
+        self.log_status.setStyleSheet("background:#9a6700; color:white; padding:4px;")
+        self.log_status.hide()
         self.admin_button = QToolButton(self.view)
         self.admin_button.setText("⚙")
         self.admin_button.setToolTip("Admin panel (Ctrl+Shift+A)")
@@ -91,7 +98,12 @@ class KioskWindow(QWidget):
         self.mailbox = LatestFrame()
         self.capture = CaptureWorker(lambda stop: camera_feed(source, stop, loop_files, open_source),
                                      self.mailbox)
-        self.recognition = RecognitionWorker(self._door(self.settings), self.mailbox, ctx.load_index)
+        # The gallery in memory follows changes made anywhere (admin panel,
+        # another door, the command line) through its own thread.
+        self.sync = GallerySync(ctx.sessions, ctx.engine.model_name, on_index=self._gallery_changed)
+        self._index = self.sync.load()
+        self.log_writer = BackgroundWriter(EventWriter(ctx.sessions, EventSpool(ctx.spool_path)))
+        self.recognition = RecognitionWorker(self._door(self.settings), self.mailbox)
         self.capture.frame.connect(self._on_frame)
         self.capture.status.connect(self._on_source_status)
         self.recognition.update.connect(self._on_update)
@@ -100,13 +112,17 @@ class KioskWindow(QWidget):
     def start(self) -> None:
         self._threads = [start_in_thread(self.recognition, "kiosk-recognition"),
                          start_in_thread(self.capture, "kiosk-capture")]
+        self.sync.start()
         if self.stats_label.isVisible():
             self._stats_timer.start()
 
     def _door(self, settings: Settings) -> DoorLoop:
-        recognizer = Recognizer(self.ctx.engine, self.ctx.load_index(), settings)
-        return DoorLoop(recognizer, EventWriter(self.ctx.sessions), self.speaker.say,
-                        settings.greeting, settings.kiosk_id)
+        recognizer = Recognizer(self.ctx.engine, self._index, settings)
+        return DoorLoop(recognizer, self.log_writer, self.speaker.say, settings.greeting, settings.kiosk_id)
+
+    def _gallery_changed(self, index: GalleryIndex) -> None:
+        self._index = index  # (the sync thread) for a door rebuilt after a settings change
+        self.recognition.set_index(index)
 
     # ---- what the workers report -------------------------------------------------
 
@@ -124,6 +140,7 @@ class KioskWindow(QWidget):
 
     def _on_update(self, update: DoorUpdate) -> None:
         self.stats.frame_examined(time.monotonic(), update.recognised, update.times, update.greet_latency_s)
+        self._show_log_status(update.log_error)
         if update.recognised:
             self._marks_time = time.monotonic()
             self.view.show_marks([FaceMark(f.face.box, f.match.name or "", GREEN if f.match.name else GREY)
@@ -141,6 +158,14 @@ class KioskWindow(QWidget):
             self.setToolTip(status.message)
         elif isinstance(status, SourceEnded):
             self._set_banner("idle", "End of video")
+
+    def _show_log_status(self, error: str | None) -> None:
+        if error:
+            self.log_status.setText(error.split(":")[0])  # "access log not written (N waiting)"
+            self.log_status.setToolTip(error)
+            self.log_status.adjustSize()
+            self.log_status.move((self.view.width() - self.log_status.width()) // 2, 8)
+        self.log_status.setVisible(bool(error))
 
     def _set_banner(self, kind: str, text: str) -> None:
         self.banner.setText(text)
@@ -160,20 +185,28 @@ class KioskWindow(QWidget):
 
     def open_admin(self) -> None:
         from ui.admin.panel import AdminPanel
-        from ui.admin.pin_dialog import ask_pin
-        if self.admin_panel is not None or not ask_pin(self, self.ctx.sessions, self.settings.kiosk_id):
+        if self.admin_panel is not None or not self._admin_pin_given():
             return
         # The door is attended while the panel is open: nobody is greeted or
         # logged, and the engine is free for enrollment.
         self.recognition.pause(True)
         self.admin_panel = AdminPanel(self.ctx, self.config_path, self)
-        self.admin_panel.gallery_changed.connect(self.recognition.gallery_changed)
+        self.admin_panel.gallery_changed.connect(self.sync.check_now)
         self.admin_panel.settings_changed.connect(self.apply_settings)
         try:
             self.admin_panel.exec()
         finally:
             self.admin_panel = None
             self.recognition.pause(False)
+
+    def _admin_pin_given(self) -> bool:
+        from ui.admin import pin_dialog
+        try:
+            return pin_dialog.ask_pin(self, self.ctx.sessions, self.settings.kiosk_id)
+        except SQLAlchemyError as exc:  # the PIN lives in the database
+            QMessageBox.warning(self, "Administration", f"The gallery database is unavailable "
+                                f"({exc.__class__.__name__}); try again in a moment.")
+            return False
 
     def apply_settings(self, settings: Settings) -> None:
         self.settings = settings
@@ -184,8 +217,7 @@ class KioskWindow(QWidget):
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape:
             # Leaving the kiosk is an admin's decision, not a passer-by's.
-            from ui.admin.pin_dialog import ask_pin
-            if ask_pin(self, self.ctx.sessions, self.settings.kiosk_id):
+            if self._admin_pin_given():
                 self.close()
             return
         super().keyPressEvent(event)
@@ -197,6 +229,7 @@ class KioskWindow(QWidget):
     def stop(self) -> None:
         """Stop both workers and wait for their threads (idempotent)."""
         self._stats_timer.stop()
+        self.sync.stop()
         self.capture.stop()
         self.recognition.stop()
         for thread in self._threads:
@@ -204,3 +237,4 @@ class KioskWindow(QWidget):
                 thread.quit()
                 thread.wait(5000)
         self._threads = []
+        self.log_writer.close()

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from kiosk.door_loop import DoorLoop
 from kiosk.feed import FeedItem, LatestFrame
+from kiosk.matcher import GalleryIndex
 from kiosk.video import Frame
 
 log = logging.getLogger("kiosk.ui")
@@ -63,14 +64,13 @@ class RecognitionWorker(QObject):
     errored = Signal(object)      # the exception itself
     finished = Signal()
 
-    def __init__(self, door: DoorLoop, mailbox: LatestFrame, reload_gallery: Callable[[], object]):
+    def __init__(self, door: DoorLoop, mailbox: LatestFrame):
         super().__init__()
         self.door = door
         self._mailbox = mailbox
-        self._reload_gallery = reload_gallery
         self._stop = threading.Event()
         self._paused = threading.Event()
-        self._gallery_stale = threading.Event()
+        self._new_index: GalleryIndex | None = None
         self._new_door: DoorLoop | None = None
 
     def run(self) -> None:
@@ -92,12 +92,13 @@ class RecognitionWorker(QObject):
         # by this thread.
         if self._new_door is not None:
             self.door, self._new_door = self._new_door, None
-        if self._gallery_stale.is_set():
-            self._gallery_stale.clear()
-            self.door.recognizer.set_index(self._reload_gallery())
+        if self._new_index is not None:
+            self.door.recognizer.set_index(self._new_index)
+            self._new_index = None
 
-    def gallery_changed(self) -> None:
-        self._gallery_stale.set()
+    def set_index(self, index: GalleryIndex) -> None:
+        """A refreshed gallery (from any thread); used from the next frame on."""
+        self._new_index = index
 
     def replace_door(self, door: DoorLoop) -> None:
         """New settings: the next frame goes through this door instead."""

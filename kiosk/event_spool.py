@@ -1,0 +1,68 @@
+"""Access events the database could not take yet, kept on disk (JSON lines) so a
+kiosk that loses its database, and then its power, still loses no entry."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.access_log import NewEvent
+from kiosk.files import write_atomically
+
+log = logging.getLogger("kiosk.log")
+
+
+def _to_json(event: NewEvent) -> str:
+    return json.dumps({
+        "decision": event.decision, "person_id": event.person_id, "name": event.name,
+        "distance": event.distance, "kiosk_id": event.kiosk_id,
+        "time": event.time.isoformat() if event.time else None,
+        "snapshot": base64.b64encode(event.snapshot_jpeg).decode("ascii") if event.snapshot_jpeg else None,
+    }, ensure_ascii=False)
+
+
+def _from_json(line: str) -> NewEvent:
+    row = json.loads(line)
+    return NewEvent(decision=row["decision"], person_id=row["person_id"], name=row["name"],
+                    distance=row["distance"], kiosk_id=row["kiosk_id"],
+                    time=datetime.fromisoformat(row["time"]) if row["time"] else None,
+                    snapshot_jpeg=base64.b64decode(row["snapshot"]) if row["snapshot"] else None)
+
+
+class EventSpool:
+    """An append-only file of waiting events; emptied once they are in the database."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def load(self) -> list[NewEvent]:
+        """The events waiting from before (a restart during an outage); a torn last
+        line (power cut mid-write) is skipped, not fatal."""
+        if not self.path.exists():
+            return []
+        events = []
+        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                events.append(_from_json(line))
+            except (ValueError, KeyError, TypeError):
+                log.warning("%s:%d: unreadable spooled event skipped", self.path, number)
+        return events
+
+    def add(self, events: list[NewEvent]) -> None:
+        if not events:
+            return
+        with open(self.path, "a", encoding="utf-8") as spool:
+            spool.write("".join(_to_json(e) + "\n" for e in events))
+            spool.flush()
+            os.fsync(spool.fileno())
+
+    def replace(self, events: list[NewEvent]) -> None:
+        """Rewrite with exactly these events (after the oldest were dropped)."""
+        write_atomically(self.path, "".join(_to_json(e) + "\n" for e in events).encode("utf-8"))
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)

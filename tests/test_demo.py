@@ -1,0 +1,76 @@
+"""kiosk.demo: the generated gallery and clip keep the demo's promise when the
+clip is replayed through the real door: each member greeted once, the stranger
+denied once, each in their own visit."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.access_log import DENIED, GRANTED, list_events
+from kiosk.config import Settings
+from kiosk.db import open_database
+from kiosk.demo import FPS, MEMBERS, SIZE, build_demo
+from kiosk.door_loop import DoorLoop
+from kiosk.event_writer import EventWriter
+from kiosk.gallery import list_people, load_matrix
+from kiosk.matcher import GalleryIndex
+from kiosk.recognizer import Recognizer
+from kiosk.video import VideoSource
+from helpers import FakeSpeaker
+
+# The clip as build_demo lays it out: Obama, the stranger, Biden, Kit Harington,
+# each visit 1 s of empty doorway + 1.5 s walking in + 1.5 s standing still.
+VISIT_FRAMES = int(4 * FPS)
+VISITORS = ["Barack Obama", None, "Joe Biden", "Kit Harington"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, engine):
+    return build_demo(tmp_path_factory.mktemp("demo"), engine)
+
+
+@pytest.fixture(scope="module")
+def replay(demo, engine):
+    """The demo clip played through the door, frame by frame as the file has them."""
+    sessions = open_database(demo.db_url)
+    with sessions.begin() as session:
+        index = GalleryIndex(load_matrix(session, engine.model_name))
+    speaker = FakeSpeaker()
+    settings = Settings(kiosk_id="demo")
+    door = DoorLoop(Recognizer(engine, index, settings), EventWriter(sessions), speaker.say,
+                    settings.greeting, settings.kiosk_id)
+    with VideoSource(str(demo.video)) as source:
+        frames = list(source.frames())
+    updates = [door.step(frame) for frame in frames]
+    return sessions, speaker, updates, frames[0].rgb.shape
+
+
+def test_demo_gallery_holds_the_three_members(demo):
+    assert demo.members == list(MEMBERS)
+    with open_database(demo.db_url).begin() as session:
+        people = list_people(session)
+    assert sorted((p.name, p.samples) for p in people) == sorted((name, 1) for name in MEMBERS)
+    assert demo.video.is_file()
+
+
+def test_demo_clip_is_four_visits_at_30_fps(demo, replay):
+    *_, updates, shape = replay
+    assert len(updates) == len(VISITORS) * VISIT_FRAMES
+    assert shape == (SIZE[1], SIZE[0], 3)
+    with VideoSource(str(demo.video)) as source:
+        assert source.fps == pytest.approx(FPS)
+
+
+def test_demo_greets_each_member_once_and_denies_the_stranger_once(replay):
+    sessions, speaker, updates, _ = replay
+    assert speaker.said == [f"Welcome, {name}" for name in VISITORS if name]
+    decisions = [(u.frame_index, d) for u in updates for d in u.decisions]
+    assert [(d.type, d.name) for _, d in decisions] == \
+        [(DENIED if name is None else GRANTED, name) for name in VISITORS]
+    # Each decision falls in its own visitor's four seconds.
+    assert [index // VISIT_FRAMES for index, _ in decisions] == list(range(len(VISITORS)))
+    assert all(u.log_error is None for u in updates)
+    with sessions.begin() as session:
+        rows = list(reversed(list_events(session)))
+    assert [(r.decision, r.name, r.kiosk_id) for r in rows] == \
+        [(DENIED if name is None else GRANTED, name, "demo") for name in VISITORS]
