@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure this machine (medians, printed as JSON)")
     p.add_argument("--runs", type=int, default=30, help="timed runs per figure")
     p.add_argument("--peer", action="store_true", help="also time face_recognition (dlib) on the same clip")
+    p.add_argument("--gallery-scale", action="store_true",
+                   help="only: load and match 10,000 and 100,000 samples in a scratch database on --db's server")
     p.add_argument("--idle-seconds", type=float, default=20.0, help="length of the empty-doorway CPU run (default 20)")
 
     p = sub.add_parser("db", help="the gallery database's schema: upgrade it, or show its revision")

@@ -255,6 +255,11 @@ def cmd_db(ctx: KioskContext, args) -> int:
 
 
 def cmd_bench(ctx: KioskContext, args) -> int:
+    if args.gallery_scale:
+        from kiosk.gallery_bench import gallery_scale
+        figures = gallery_scale(ctx.db_url, runs=args.runs)
+        print(json.dumps(figures, ensure_ascii=False, indent=None if args.json else 2))
+        return 0
     from kiosk.bench import run_bench
     figures = run_bench(ctx, runs=args.runs, peer=args.peer, idle_seconds=args.idle_seconds)
     print(json.dumps(figures, ensure_ascii=False, indent=None if args.json else 2))
