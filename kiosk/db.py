@@ -8,6 +8,8 @@ brand-new database at the newest revision and refuses an older one: that is
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import datetime, timezone
 from typing import Optional
 
@@ -238,9 +240,18 @@ def _sqlite_pragmas(dbapi_connection, record, foreign_keys: bool = True) -> None
     # Without this SQLite ignores ON DELETE CASCADE: a deleted person would
     # leave their embeddings behind.
     cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-    # The window reads the log while the recognizer writes it.
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # The window reads the log while the recognizer writes it. Switching a new
+    # file to WAL needs it to itself and SQLite does not wait for that (no
+    # busy_timeout), so doors opening a new gallery at once retry briefly.
+    for attempt in range(50):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.1)
     cursor.close()
 
 

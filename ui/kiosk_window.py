@@ -74,6 +74,7 @@ class KioskWindow(QWidget):
         self.stats_label.setStyleSheet("background:rgba(0,0,0,150); color:#7ee787; padding:6px;"
                                        "font-family:monospace;")
         self.stats_label.setVisible(show_stats)
+        self._show_stats_overlay = show_stats
         self.log_status = QLabel(self.view)  # the access log's trouble, if any
         self.log_status.setStyleSheet("background:#9a6700; color:white; padding:4px;")
         self.log_status.hide()
@@ -113,7 +114,7 @@ class KioskWindow(QWidget):
         self._threads = [start_in_thread(self.recognition, "kiosk-recognition"),
                          start_in_thread(self.capture, "kiosk-capture")]
         self.sync.start()
-        if self.stats_label.isVisible():
+        if self._show_stats_overlay:
             self._stats_timer.start()
 
     def _door(self, settings: Settings) -> DoorLoop:
