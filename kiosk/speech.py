@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 from pathlib import Path
 
@@ -23,6 +24,22 @@ def _init_engine():
         return pyttsx3.init()
     except Exception as exc:  # pyttsx3 raises RuntimeError, OSError or ImportError by platform
         raise SpeechUnavailable(f"speech engine unavailable ({exc.__class__.__name__}: {exc}); the kiosk stays silent") from exc
+
+
+def no_sound_output(asound: Path = Path("/proc/asound")) -> str | None:
+    """Why a Linux machine cannot play sound (no ALSA card), or None.
+
+    Without a card espeak-ng still "speaks", through aplay, which prints a page
+    of ALSA errors at every greeting; better one warning and a silent door.
+    """
+    if sys.platform != "linux":
+        return None
+    cards = asound / "cards"
+    if not cards.exists():
+        return "no sound card (no ALSA driver loaded)"
+    if "no soundcards" in cards.read_text(errors="replace"):
+        return "no sound card"
+    return None
 
 
 def render_to_wav(text: str, path: Path, voice: str | None = None) -> Path:
@@ -68,6 +85,8 @@ class Speaker:
 
     def _run(self) -> None:
         try:
+            if reason := no_sound_output():
+                raise SpeechUnavailable(f"{reason}: greetings are shown, not spoken")
             engine = _init_engine()
         except SpeechUnavailable as exc:
             self.available, self.error = False, str(exc)

@@ -40,6 +40,7 @@ def test_a_missing_speech_engine_is_one_warning_and_a_silent_kiosk(monkeypatch, 
     def no_engine():  # stands in for a machine without libespeak-ng
         raise speech.SpeechUnavailable("speech engine unavailable (RuntimeError: no espeak-ng)")
     monkeypatch.setattr(speech, "_init_engine", no_engine)
+    monkeypatch.setattr(speech, "no_sound_output", lambda: None)  # as if a sound card were there
     speaker = speech.Speaker()
     try:
         assert not speaker.available
@@ -57,3 +58,14 @@ def test_a_muted_speaker_says_nothing():
         assert speaker.say("Welcome, Zoë") is False
     finally:
         speaker.close()
+
+
+def test_a_machine_without_a_sound_card_is_told_apart(tmp_path):
+    if speech.sys.platform != "linux":
+        pytest.skip("reads /proc/asound, Linux only")
+    assert "no ALSA driver" in speech.no_sound_output(tmp_path / "asound")
+    (tmp_path / "asound").mkdir()
+    (tmp_path / "asound" / "cards").write_text("--- no soundcards ---\n")
+    assert speech.no_sound_output(tmp_path / "asound") == "no sound card"
+    (tmp_path / "asound" / "cards").write_text(" 0 [PCH            ]: HDA-Intel - HDA Intel PCH\n")
+    assert speech.no_sound_output(tmp_path / "asound") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -24,6 +25,9 @@ def cmd_run(ctx: KioskContext, args) -> int:
         # Qt would abort the process with a page of plugin errors instead.
         raise UsageError("no display to open the kiosk window on: run it on the door's screen, "
                          "or on a headless machine under `xvfb-run -a`")
+    # The engine's threads (speech, log writer, gallery sync) report known
+    # trouble through logging: one line each on stderr.
+    logging.basicConfig(format="kiosk run: %(message)s", level=logging.WARNING)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     ensure_cjk_font(app)
     with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as demo_dir:
@@ -33,8 +37,6 @@ def cmd_run(ctx: KioskContext, args) -> int:
         if not is_live(source) and not Path(str(parse_source(source))).exists():
             raise SourceError(f"{source}: no such video file")
         speaker = Speaker(muted=args.mute or ctx.settings.mute)
-        if speaker.error:
-            print(f"kiosk run: {speaker.error}", file=sys.stderr)
         window = KioskWindow(ctx, source, speaker, loop_files=loop, show_stats=args.stats,
                              stats_window_s=args.duration or 10.0, config_path=args.config)
         if args.windowed:
