@@ -167,8 +167,8 @@ def test_a_database_error_is_emitted_not_raised(qtbot, sessions):
 def test_a_thumbnail_is_made_once_when_first_shown(qtbot, sessions, face_jpeg, monkeypatch):
     insert_events(sessions, [event(0, snapshot=None), event(1, snapshot=face_jpeg), event(2, snapshot=b"not a jpeg")])
     made = []
-    real = log_model.thumbnail
-    monkeypatch.setattr(log_model, "thumbnail", lambda jpeg: made.append(jpeg) or real(jpeg))
+    real = log_model.jpeg_pixmap
+    monkeypatch.setattr(log_model, "jpeg_pixmap", lambda jpeg, height: made.append(jpeg) or real(jpeg, height))
     model = loaded(sessions)
     assert made == []  # nothing decoded until a view asks
     decoration = Qt.ItemDataRole.DecorationRole

@@ -14,13 +14,10 @@ def to_qimage(rgb: np.ndarray) -> QImage:
     return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
 
 
-def jpeg_pixmap(jpeg: bytes | None, side: int) -> QPixmap | None:
-    """A thumbnail of at most side x side pixels from JPEG bytes; None for none or unreadable."""
-    if not jpeg:
+def jpeg_pixmap(jpeg: bytes | None, height: int) -> QPixmap | None:
+    """A thumbnail height pixels high from JPEG bytes; None for none or unreadable."""
+    image = QImage.fromData(jpeg, "JPEG") if jpeg else QImage()
+    if image.isNull():
         return None
-    pixmap = QPixmap()
-    if not pixmap.loadFromData(jpeg, "JPG"):
-        return None
-    return pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                         Qt.TransformationMode.SmoothTransformation)
+    return QPixmap.fromImage(image.scaledToHeight(height, Qt.TransformationMode.SmoothTransformation))
 

@@ -7,12 +7,13 @@ from datetime import datetime
 from enum import IntEnum
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QPixmap
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from kiosk.access_log import DENIED, GRANTED, EventPager, LogFilter, count_events, local_time
 from kiosk.db import AccessEvent
+from ui.frames import jpeg_pixmap
 
 THUMBNAIL_HEIGHT = 48  # px; the tab sizes its rows to fit
 
@@ -54,14 +55,6 @@ class LogRow:
     def of(cls, event: AccessEvent) -> LogRow:
         return cls(event.id, local_time(event.time), event.kiosk_id, event.name, event.decision,
                    event.distance, event.snapshot)
-
-
-def thumbnail(jpeg: bytes) -> QPixmap | None:
-    """A THUMBNAIL_HEIGHT-high picture of a JPEG snapshot; None if it does not decode."""
-    image = QImage.fromData(jpeg, "JPEG")
-    if image.isNull():
-        return None
-    return QPixmap.fromImage(image.scaledToHeight(THUMBNAIL_HEIGHT, Qt.TransformationMode.SmoothTransformation))
 
 
 class LogTableModel(QAbstractTableModel):
@@ -163,7 +156,7 @@ class LogTableModel(QAbstractTableModel):
         if row.snapshot is None:
             return None
         if row.id not in self._thumbnails:
-            self._thumbnails[row.id] = thumbnail(row.snapshot)
+            self._thumbnails[row.id] = jpeg_pixmap(row.snapshot, THUMBNAIL_HEIGHT)
         return self._thumbnails[row.id]
 
 

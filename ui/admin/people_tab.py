@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk import admin_auth, gallery
+from ui.frames import jpeg_pixmap
 
 THUMBNAIL = QSize(96, 96)
 
@@ -131,8 +132,8 @@ class PeopleTab(QWidget):
 
 
 def _icon(jpeg: bytes | None) -> QIcon:
-    pixmap = QPixmap()
-    if jpeg is None or not pixmap.loadFromData(jpeg, "JPG"):
+    pixmap = jpeg_pixmap(jpeg, THUMBNAIL.height())
+    if pixmap is None:
         pixmap = QPixmap(THUMBNAIL)
         pixmap.fill(Qt.GlobalColor.lightGray)  # a damaged crop still leaves the person listed
     return QIcon(pixmap)
