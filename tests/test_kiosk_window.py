@@ -173,3 +173,25 @@ def test_escape_leaves_the_kiosk_only_with_the_admin_pin(qtbot, ctx, tmp_path, m
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert asked == ["door-test"]
     assert window.isVisible() == still_open
+
+
+def test_new_settings_apply_to_the_running_door(qtbot, ctx, tmp_path):
+    window, speaker, banners = open_window(qtbot, ctx, walk_in_video(tmp_path, "obama.jpg", empty_frames=30))
+    window.apply_settings(ctx.settings.replace(greeting="Hello, {name}!"))
+    qtbot.waitUntil(lambda: ("idle", "End of video") in banners, timeout=30_000)
+    assert speaker.said == ["Hello, Barack Obama!"]
+    assert ("granted", "Hello, Barack Obama!") in banners
+
+
+def test_capture_five_takes_five_checked_snapshots_from_the_live_picture(qtbot, ctx, tmp_path):
+    from ui.admin.panel import AdminPanel
+    panel = AdminPanel(ctx, None)
+    qtbot.addWidget(panel)
+    with VideoSource(walk_in_video(tmp_path, "biden.jpg", empty_frames=0)) as source:
+        standing = list(source.frames())[-1]
+    panel.enroll.name_edit.setText("Joe Biden")
+    panel.enroll.show_frame(standing)
+    panel.enroll.capture_several()
+    qtbot.waitUntil(lambda: panel.enroll.thumbnails.count() == 5, timeout=10_000)
+    qtbot.wait(1000)                      # and no sixth
+    assert panel.enroll.thumbnails.count() == 5 and len(panel.enroll.draft.samples) == 5
