@@ -42,7 +42,10 @@ class PresenceGate:
         thumb = thumbnail(rgb)
         previous, self._previous = self._previous, thumb
         if previous is None or previous.shape != thumb.shape:
-            return 1.0
+            # Nothing to compare with: not motion. The first frame is still
+            # examined, by the periodic check (due at once), so someone already
+            # standing at the door is found without 1.5 s of full recognition.
+            return 0.0
         return float(np.mean(cv2.absdiff(thumb, previous) > self.pixel_delta))
 
     def should_recognise(self, now: float, rgb: np.ndarray, faces_in_view: bool) -> bool:

@@ -145,14 +145,11 @@ def test_empty_doorway_is_rarely_examined_and_a_visitor_is_still_greeted(engine,
     door, speaker = make_door(engine, gallery)
     updates = [door.step(Frame(i, i / FPS, noise(i, rgb))) for i, rgb in enumerate(clip)]
     idle, visit = updates[:IDLE_FRAMES], updates[IDLE_FRAMES:]
-    start_up = int(2 * FPS)   # the first frame counts as motion; the gate lingers 1.5 s after it
     share = np.mean([u.recognised for u in idle])
-    steady_share = np.mean([u.recognised for u in idle[start_up:]])
-    print(f"idle doorway: {share:.1%} of {IDLE_FRAMES} frames examined, "
-          f"{steady_share:.1%} after the first {start_up}")
+    print(f"idle doorway: {share:.1%} of {IDLE_FRAMES} frames examined")
     assert not any(u.faces for u in idle)
-    assert steady_share < 0.05          # a check every 2 s: 4 of 240 frames
-    assert share < 0.20                 # start-up included
+    assert idle[0].recognised           # the first frame: someone may already be there
+    assert share < 0.05                 # then a check every 2 s: 5 of 300 frames
     assert speaker.said == [GREETING]
     assert next(u for u in updates if u.greetings).frame_index >= IDLE_FRAMES
     assert np.mean([u.recognised for u in visit]) > 0.9
