@@ -1,7 +1,9 @@
 #!/bin/sh
-# The README's screenshot: the demo in a real (Xvfb) X11 window, saved at the first greeting.
+# The README's screenshots, in real (Xvfb) X11 windows: the demo kiosk saved at
+# its first greeting, and the admin panel's Enroll tab.
 set -e
 cd "$(dirname "$0")/.."
 xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/kiosk run --demo --stats --mute --duration 8 \
     --screenshot docs/kiosk.png "$@"
-echo "saved docs/kiosk.png"
+xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python scripts/admin_screenshot.py docs/admin.png
+echo "saved docs/kiosk.png docs/admin.png"
