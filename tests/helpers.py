@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import wave
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import event
 
 from kiosk.db import engine_of
@@ -78,3 +80,13 @@ def write_locked(db_url: str):
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def wav_rms(path) -> tuple[float, float]:
+    """(seconds, RMS of the samples scaled to -1..1) of a 16-bit WAV."""
+    with wave.open(str(path)) as wav:
+        frames = wav.readframes(wav.getnframes())
+        seconds = wav.getnframes() / wav.getframerate()
+        assert wav.getsampwidth() == 2
+    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768
+    return seconds, float(np.sqrt(np.mean(samples**2))) if len(samples) else 0.0

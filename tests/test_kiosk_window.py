@@ -16,10 +16,11 @@ from kiosk.db import AccessEvent, FaceSample, Person
 from kiosk.enrollment import sample_from_face
 from kiosk.gallery import add_samples
 from kiosk.images import load_rgb
+from kiosk.speech import render_to_wav
 from kiosk.video import SourceError, VideoSource, write_video
 from kiosk.walk_in import walk_in_frames
 from ui.kiosk_window import CAMERA_DOWN_TEXT, IDLE_TEXT, KioskWindow
-from helpers import FakeSpeaker
+from helpers import FakeSpeaker, wav_rms
 
 FACES = Path(__file__).resolve().parent.parent / "resources" / "faces"
 
@@ -91,6 +92,8 @@ def test_an_enrolled_person_is_greeted_once_and_logged_once(qtbot, ctx, tmp_path
     assert speaker.said == ["Welcome, Barack Obama"]
     assert ("granted", "Welcome, Barack Obama") in banners
     assert events(ctx) == [(GRANTED, "Barack Obama", "door-test")]
+    seconds, rms = wav_rms(render_to_wav(speaker.said[0], tmp_path / "greeting.wav"))
+    assert seconds > 0.5 and rms > 0.01   # what the door said, as real espeak-ng speech
     assert window.stats.greet_latencies_s and window.stats.greet_latencies_s[0] < 1.0
 
 

@@ -3,23 +3,11 @@ that stays up (silent) when the speech engine is missing."""
 
 from __future__ import annotations
 
-import wave
-
-import numpy as np
 import pytest
 
+from helpers import wav_rms
 from kiosk import speech
 from kiosk.door import greeting_text
-
-
-def wav_rms(path) -> tuple[float, float]:
-    """(seconds, RMS of the samples scaled to -1..1) of a 16-bit WAV."""
-    with wave.open(str(path)) as wav:
-        frames = wav.readframes(wav.getnframes())
-        seconds = wav.getnframes() / wav.getframerate()
-        assert wav.getsampwidth() == 2
-    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768
-    return seconds, float(np.sqrt(np.mean(samples**2))) if len(samples) else 0.0
 
 
 @pytest.mark.parametrize("name", ["Zoë", "胡歌", "Barack Obama"])
