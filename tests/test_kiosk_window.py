@@ -117,10 +117,7 @@ def test_a_camera_that_fails_mid_run_shows_the_retry_banner_and_recovers(qtbot, 
     assert speaker.said == ["Welcome, Barack Obama"]
 
 
-def test_enrolling_from_the_camera_then_deleting_removes_every_trace(qtbot, ctx, tmp_path):
-    from ui.admin.panel import AdminPanel
-    panel = AdminPanel(ctx, None)
-    qtbot.addWidget(panel)
+def test_enrolling_from_the_camera_then_deleting_removes_every_trace(qtbot, ctx, panel, tmp_path):
     video = walk_in_video(tmp_path, "biden.jpg", empty_frames=5)
     with VideoSource(video) as source:
         frames = list(source.frames())
@@ -149,14 +146,24 @@ def test_enrolling_from_the_camera_then_deleting_removes_every_trace(qtbot, ctx,
                               .where(FaceSample.person_id == biden_id)) == 0
 
 
-def test_a_face_already_enrolled_under_another_name_is_refused(qtbot, ctx, tmp_path):
+@pytest.fixture
+def panel(qtbot, ctx):
+    """The admin panel over the test kiosk, opened directly (the PIN has its own tests)."""
     from ui.admin.panel import AdminPanel
-    panel = AdminPanel(ctx, None)
-    qtbot.addWidget(panel)
-    with VideoSource(walk_in_video(tmp_path, "obama.jpg", empty_frames=0)) as source:
-        last = list(source.frames())[-1]
+    admin = AdminPanel(ctx, None)
+    qtbot.addWidget(admin)
+    return admin
+
+
+def standing_at_the_door(tmp_path: Path, photo: str):
+    """The last frame of the walk-in video: the person standing in front of the camera."""
+    with VideoSource(walk_in_video(tmp_path, photo, empty_frames=0)) as source:
+        return list(source.frames())[-1]
+
+
+def test_a_face_already_enrolled_under_another_name_is_refused(panel, tmp_path):
     panel.enroll.name_edit.setText("Someone Else")
-    panel.enroll.show_frame(last)
+    panel.enroll.show_frame(standing_at_the_door(tmp_path, "obama.jpg"))
     assert not panel.enroll.take_snapshot()
     assert "Barack Obama" in panel.enroll.message.text()
 
@@ -186,14 +193,9 @@ def test_new_settings_apply_to_the_running_door(qtbot, ctx, tmp_path):
     assert ("granted", "Hello, Barack Obama!") in banners
 
 
-def test_capture_five_takes_five_checked_snapshots_from_the_live_picture(qtbot, ctx, tmp_path):
-    from ui.admin.panel import AdminPanel
-    panel = AdminPanel(ctx, None)
-    qtbot.addWidget(panel)
-    with VideoSource(walk_in_video(tmp_path, "biden.jpg", empty_frames=0)) as source:
-        standing = list(source.frames())[-1]
+def test_capture_five_takes_five_checked_snapshots_from_the_live_picture(qtbot, panel, tmp_path):
     panel.enroll.name_edit.setText("Joe Biden")
-    panel.enroll.show_frame(standing)
+    panel.enroll.show_frame(standing_at_the_door(tmp_path, "biden.jpg"))
     panel.enroll.capture_several()
     qtbot.waitUntil(lambda: panel.enroll.thumbnails.count() == 5, timeout=10_000)
     qtbot.wait(1000)                      # and no sixth
