@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.access_log import GRANTED
 from kiosk.context import KioskContext
 from kiosk.door_loop import DoorLoop
 from kiosk.db import open_database
@@ -61,7 +62,7 @@ def _run_door(ctx: KioskContext, index: GalleryIndex, video: Path, gate: Presenc
                 if frame is not None:
                     update = door.step(frame)
                     recognised.append(update.recognised)
-                    if update.greetings and update.decisions[0].type == "granted":
+                    if update.greetings and update.decisions[0].type == GRANTED:
                         greetings.append((time.monotonic(), frame.index))
 
         worker = threading.Thread(target=recognise)

@@ -36,14 +36,20 @@ def is_live(spec: str | int | Path) -> bool:
     return isinstance(spec, int) or "://" in spec
 
 
+def require_file(spec: str | int | Path) -> None:
+    """SourceError for a video file that is not there; cameras and URLs pass."""
+    spec = parse_source(spec)
+    if not is_live(spec) and not Path(spec).exists():
+        raise SourceError(f"{spec}: no such video file")
+
+
 class VideoSource:
     """Opens spec with OpenCV; iterate for frames. A file ends; a camera or stream
     raises SourceError when it stops delivering (the caller decides to retry)."""
 
     def __init__(self, spec: str | int | Path):
         self.spec = parse_source(spec)
-        if isinstance(self.spec, str) and "://" not in self.spec and not Path(self.spec).exists():
-            raise SourceError(f"{self.spec}: no such video file")
+        require_file(self.spec)
         self._capture = cv2.VideoCapture(self.spec)
         if not self._capture.isOpened():
             raise SourceError(f"{self.spec}: cannot open video source")

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from kiosk.commands import UsageError
 from kiosk.context import KioskContext
 from kiosk.speech import Speaker
-from kiosk.video import SourceError, is_live, parse_source
+from kiosk.video import require_file
 from ui.fonts import ensure_cjk_font
 from ui.kiosk_window import KioskWindow
 
@@ -34,8 +34,7 @@ def cmd_run(ctx: KioskContext, args) -> int:
         source, loop = args.source or ctx.settings.camera, args.loop
         if args.demo:
             ctx, source, loop = *_demo(ctx, Path(demo_dir)), True
-        if not is_live(source) and not Path(str(parse_source(source))).exists():
-            raise SourceError(f"{source}: no such video file")
+        require_file(source)  # a camera is retried for ever; a missing file is a typo
         speaker = Speaker(muted=args.mute or ctx.settings.mute)
         window = KioskWindow(ctx, source, speaker, loop_files=loop, show_stats=args.stats,
                              stats_window_s=args.duration or 10.0, config_path=args.config)
