@@ -19,13 +19,13 @@ from sqlalchemy.exc import OperationalError
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from helpers import shared_faces_dir
+from helpers import TEST_FACES_DIR
 
 
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
-    """../shared/faces: people/<name>/*.jpg, scenes/*.jpg, odd/*.png (see its README)."""
-    return shared_faces_dir()
+    """tests/data/faces: people/<name>/*.jpg, scenes/*.jpg, odd/*.png (see its README)."""
+    return TEST_FACES_DIR
 
 
 @pytest.fixture(scope="session")

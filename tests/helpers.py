@@ -17,16 +17,16 @@ from kiosk.db import engine_of
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-@lru_cache(maxsize=None)
-def shared_faces_dir() -> Path:
-    """../shared/faces beside the checkout (or $KIOSK_SHARED_FACES)."""
-    env = os.environ.get("KIOSK_SHARED_FACES")
-    if env:
-        return Path(env)
-    for candidate in (PROJECT_DIR.parent / "shared" / "faces", PROJECT_DIR.parent.parent / "shared" / "faces"):
-        if candidate.is_dir():
-            return candidate
-    raise RuntimeError("the shared sample faces are not beside this checkout; set KIOSK_SHARED_FACES")
+TEST_FACES_DIR = PROJECT_DIR / "tests" / "data" / "faces"
+
+
+def shared_dir() -> Path | None:
+    """The optional data folder beside the checkout ($KIOSK_SHARED_DIR, or
+    ../shared): the large calibration set and the street video. Only
+    benchmarks and optional checks use it; a user's clone has none."""
+    env = os.environ.get("KIOSK_SHARED_DIR")
+    candidate = Path(env) if env else PROJECT_DIR.parent / "shared"
+    return candidate if candidate.is_dir() else None
 
 
 @lru_cache(maxsize=None)

@@ -16,10 +16,10 @@ from kiosk import mtcnn_cascade
 from kiosk.detector import DEFAULT_MIN_FACE_SIZE, Detection, FaceDetector, model_paths
 from kiosk.mtcnn_convert import SOURCE_FILE, convert_mtcnn
 
-from helpers import shared_faces_dir  # noqa: E402
+from helpers import TEST_FACES_DIR  # noqa: E402
 from kiosk.config import model_dir as _configured_model_dir  # noqa: E402
 
-FACES = shared_faces_dir()
+FACES = TEST_FACES_DIR
 MODEL_DIR = _configured_model_dir()
 REPO = Path(__file__).resolve().parents[1]
 
