@@ -50,6 +50,8 @@ def run_bench(ctx: KioskContext, runs: int = 30, peer: bool = False, idle_second
         "detect_near_ms": median_ms(lambda: engine.detector.detect_near(frame, detections[0].box), runs),
         "embed_ms_batch1": median_ms(lambda: engine.embedder.embed(crop[None]), runs),
         "embed_ms_batch8": round(median_ms(lambda: engine.embedder.embed(np.stack([crop] * 8)), runs) / 8, 2),
+        # What the door pays a face: four views (box, aligned, both mirrored), one batch.
+        "crop_and_embed_face_ms": median_ms(lambda: engine.faces(frame, detections), runs),
         "match_ms_100k": _match_100k(runs),
     }
     clip = walk_in_frames(person, size=(640, 360), frames=90)
@@ -83,10 +85,10 @@ def _replay_fps(ctx: KioskContext, enrolled: Face, clip: list[np.ndarray]) -> fl
     decide) on a 640x360 clip of the person walking in, with them enrolled."""
     from kiosk.recognizer import Recognizer
     index = _index_of(enrolled)
-    recognizer = Recognizer(ctx.engine, index, ctx.settings)
+    recognizer = Recognizer(ctx.engine, index, ctx.settings, scores=ctx.impostor_scores)
     for rgb in clip[:5]:
         recognizer.process(0.0, rgb)  # warm-up: interpreters allocate on first use
-    recognizer = Recognizer(ctx.engine, index, ctx.settings)
+    recognizer = Recognizer(ctx.engine, index, ctx.settings, scores=ctx.impostor_scores)
     start = time.perf_counter()
     for i, rgb in enumerate(clip):
         recognizer.process(i / 30.0, rgb)

@@ -9,7 +9,7 @@ import numpy as np
 from kiosk.calibrate import CalibrationError
 from kiosk.enrollment import people_folders
 from kiosk.engine import FaceEngine
-from kiosk.images import ImageError, load_rgb
+from kiosk.evaluate import central_face
 
 
 def embed_folders(engine: FaceEngine, root: Path, progress=lambda items, label: items,
@@ -17,22 +17,18 @@ def embed_folders(engine: FaceEngine, root: Path, progress=lambda items, label: 
     """(embeddings (N, 128), the person of each, reasons for skipped photos).
 
     Looks into root/train and root/val too when root holds those (the
-    5-celebrity set's layout). A photo with several faces counts as its
-    largest face: in a labelled portrait folder that is the person.
+    5-celebrity set's layout). A photo with several faces counts as the face
+    nearest its centre: in a labelled photo folder (LFW's, say) that is the
+    person.
     """
     embeddings, labels, skipped = [], [], []
     for name, photos in _labelled_photos(root).items():
         for path in progress(photos, name):
-            try:
-                faces = engine.faces(load_rgb(path))
-            except ImageError as exc:
-                skipped.append(str(exc))
+            face = central_face(engine, path)
+            if face is None:
+                skipped.append(f"{path}: no face found, or not a readable image")
                 continue
-            if not faces:
-                skipped.append(f"{path}: no face found")
-                continue
-            largest = max(faces, key=lambda f: f.box[2] * f.box[3])
-            embeddings.append(largest.embedding)
+            embeddings.append(face.embedding)
             labels.append(name)
     if len(set(labels)) < 2:
         raise CalibrationError(f"{root}: calibration needs photos of at least two people")

@@ -52,7 +52,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", type=Path)
     p.add_argument("--far", type=float, default=0.001, help="target false-accept rate (default 0.001)")
     p.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the distributions and the ROC")
-    p.add_argument("--save", action="store_true", help="store the threshold in the settings file")
+    p.add_argument("--save", action="store_true",
+                   help="keep these photos' impostor scores: the door's threshold becomes the stricter of "
+                        "the shipped one and theirs, at every gallery size")
+    p.add_argument("--impostor-scores", type=Path, metavar="FILE.json",
+                   help="write the impostor score distribution the door derives its threshold from "
+                        "(the shipped one: resources/calibration/impostor_scores.json)")
+
+    p = sub.add_parser("evaluate", help="check the door's decision rule on your own labelled photos")
+    p.add_argument("--impostor-scores", type=Path, metavar="FILE.json",
+                   help="derive thresholds from these impostor scores (from `calibrate --impostor-scores`) "
+                        "instead of the shipped ones: to report on photos the scores were not made from")
+    evaluate = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    e = evaluate.add_parser("pairs", help="LFW-style pairs file: accuracy, false and true accepts")
+    e.add_argument("pairs_file", type=Path, metavar="PAIRS.txt")
+    e.add_argument("dir", type=Path, help="photos at DIR/<name>/<name>_000N.jpg")
+    e = evaluate.add_parser("gallery", help="open-set 1:N: enroll GALLERY_DIR, match PROBES_DIR")
+    e.add_argument("gallery_dir", type=Path, help="GALLERY_DIR/<name>/*.jpg, enrolled in a scratch database")
+    e.add_argument("probes_dir", type=Path, help="PROBES_DIR/<name>/*.jpg; a name not enrolled is a stranger")
+    e.add_argument("--plot", type=Path, metavar="FILE.png", help="draw FNIR against FPIR")
 
     p = sub.add_parser("replay", help="run the door's recognition over a video, camera or stream")
     p.add_argument("source", help="video file, camera index (0) or stream URL")

@@ -33,7 +33,8 @@ KNOWN_ERRORS = (WeightsError, ImageError, EnrollmentError, GalleryError, SourceE
 
 def run(args, extra_commands: dict) -> int:
     settings = config.load_settings(args.config)
-    ctx = KioskContext(settings, config.db_url(args.db), args.model_dir or config.model_dir())
+    ctx = KioskContext(settings, config.db_url(args.db), args.model_dir or config.model_dir(),
+                       settings_file=args.config)
     handler = {**COMMANDS, **extra_commands}[args.command]
     try:
         return handler(ctx, args) or 0
@@ -70,8 +71,11 @@ def cmd_fetch_model(ctx: KioskContext, args) -> int:
 def cmd_enroll(ctx: KioskContext, args) -> int:
     from kiosk.enrollment import samples_from_photos
     from kiosk.gallery import add_samples
-    samples, rejected = samples_from_photos(ctx.engine, args.name, args.images, ctx.load_index(),
-                                            ctx.settings.threshold)
+    index = ctx.load_index()
+    samples, rejected, notes = samples_from_photos(ctx.engine, args.name, args.images, index,
+                                                   ctx.thresholds(index))
+    for note in notes:
+        print(note, file=sys.stderr)
     if rejected:
         # All or nothing: the admin fixes the photo list and enrolls again.
         for r in rejected:
@@ -90,8 +94,11 @@ def cmd_import(ctx: KioskContext, args) -> int:
     from kiosk.gallery import add_samples
     report = []
     for name, photos in people_folders(args.dir).items():
-        samples, rejected = samples_from_photos(ctx.engine, name, list(progress(photos, name)),
-                                                ctx.load_index(), ctx.settings.threshold)
+        index = ctx.load_index()
+        samples, rejected, notes = samples_from_photos(ctx.engine, name, list(progress(photos, name)),
+                                                       index, ctx.thresholds(index))
+        for note in notes:
+            print(note, file=sys.stderr)
         for r in rejected:
             print(f"skipped {r.reason}", file=sys.stderr)
         if samples:
@@ -116,8 +123,12 @@ def cmd_people(ctx: KioskContext, args) -> int:
                  f"deleted {args.name} and {count} face sample(s)")
         else:
             people = list_people(session)
-            emit(args, {"people": [{"name": p.name, "samples": p.samples} for p in people]},
-                 "\n".join(f"{p.name}\t{p.samples} sample(s)" for p in people) or "nobody enrolled")
+            point = ctx.operating_point(len(people))
+            emit(args, {"people": [{"name": p.name, "samples": p.samples} for p in people],
+                        "operating_point": {"threshold": round(point.threshold, 4), "fpir": point.fpir,
+                                            "overridden": point.overridden, "text": point.describe()}},
+                 "\n".join([*(f"{p.name}\t{p.samples} sample(s)" for p in people), point.describe()])
+                 if people else "nobody enrolled")
     return 0
 
 
@@ -146,16 +157,17 @@ def cmd_identify(ctx: KioskContext, args) -> int:
 
 
 def cmd_verify(ctx: KioskContext, args) -> int:
-    from kiosk.enrollment import the_one_face
+    from kiosk.enrollment import the_subject
     from kiosk.images import load_rgb
     from kiosk.matcher import cosine_distances
-    a = the_one_face(ctx.engine, load_rgb(args.image_a), str(args.image_a))
-    b = the_one_face(ctx.engine, load_rgb(args.image_b), str(args.image_b))
+    a = the_subject(ctx.engine, load_rgb(args.image_a), str(args.image_a)).face
+    b = the_subject(ctx.engine, load_rgb(args.image_b), str(args.image_b)).face
     distance = float(cosine_distances(a.embedding[None], b.embedding[None])[0, 0])
-    same = distance <= ctx.settings.threshold
-    emit(args, {"same": same, "distance": round(distance, 4), "threshold": ctx.settings.threshold},
+    threshold = ctx.operating_point(1).threshold   # one comparison: the 1:1 operating point
+    same = distance <= threshold
+    emit(args, {"same": same, "distance": round(distance, 4), "threshold": round(threshold, 4)},
          f"{'same person' if same else 'different people'} (distance {distance:.3f}, "
-         f"threshold {ctx.settings.threshold:.3f})")
+         f"threshold {threshold:.3f})")
     return 0
 
 
@@ -167,10 +179,18 @@ def cmd_calibrate(ctx: KioskContext, args) -> int:
         print(f"skipped {reason}", file=sys.stderr)
     genuine, impostor = pair_distances(embeddings, labels)
     result = calibrate(genuine, impostor, args.far)
+    if args.impostor_scores:
+        from kiosk.operating_point import ImpostorScores
+        source = f"{args.dir.name}: {len(labels)} photos of {len(set(labels))} people, central face"
+        ImpostorScores.from_distances(impostor, ctx.engine.model_name, source).save(args.impostor_scores)
     if args.plot:
         plot(genuine, impostor, result, args.plot)
-    if args.save:
-        config.save_settings(ctx.settings.replace(threshold=round(result.threshold, 4)), args.config)
+    if args.impostor_scores or args.save:
+        from kiosk.operating_point import ImpostorScores
+        source = f"{args.dir.name}: {len(labels)} photos of {len(set(labels))} people, central face"
+        scores = ImpostorScores.from_distances(impostor, ctx.engine.model_name, source)
+        for path in filter(None, (args.impostor_scores, args.save and config.site_scores_path(args.config))):
+            scores.save(path)
     payload = {"genuine_pairs": result.genuine_pairs, "impostor_pairs": result.impostor_pairs,
                "auc": round(result.auc, 5), "threshold": round(result.threshold, 4),
                "far": round(result.far, 5), "frr": round(result.frr, 5)}
@@ -197,6 +217,20 @@ def cmd_replay(ctx: KioskContext, args) -> int:
             else:
                 for d in result.decisions:
                     print(f"{frame.time:8.2f}s  {d.type:7s}  {d.name or 'unknown'}", flush=True)
+    return 0
+
+
+def cmd_evaluate(ctx: KioskContext, args) -> int:
+    from kiosk.evaluate import evaluate_gallery, evaluate_pairs, read_pairs
+    if args.impostor_scores:
+        from kiosk.operating_point import ImpostorScores
+        ctx.impostor_scores = ImpostorScores.load(args.impostor_scores)   # instead of the cached shipped ones
+    if args.action == "pairs":
+        result = evaluate_pairs(ctx.engine, read_pairs(args.pairs_file, args.dir),
+                                ctx.operating_point(1).threshold, progress)
+    else:
+        result = evaluate_gallery(ctx, args.gallery_dir, args.probes_dir, args.plot, progress)
+    emit(args, result, "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
 
@@ -270,5 +304,5 @@ COMMANDS = {
     "fetch-model": cmd_fetch_model, "enroll": cmd_enroll, "import": cmd_import,
     "people": cmd_people, "identify": cmd_identify, "verify": cmd_verify,
     "calibrate": cmd_calibrate, "replay": cmd_replay, "log": cmd_log, "bench": cmd_bench,
-    "db": cmd_db,
+    "db": cmd_db, "evaluate": cmd_evaluate,
 }

@@ -8,15 +8,18 @@ from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
-from kiosk.config import Settings
+from kiosk.config import Settings, site_scores_path
 from kiosk.db import open_database
 from kiosk.gallery import load_matrix
 from kiosk.matcher import GalleryIndex
+from kiosk.operating_point import ImpostorScores, OperatingPoint, Thresholds, operating_point, thresholds_for
 
 
 class KioskContext:
-    def __init__(self, settings: Settings, db_url: str, model_dir: Path, engine=None):
+    def __init__(self, settings: Settings, db_url: str, model_dir: Path, engine=None,
+                 settings_file: Path | None = None):
         self.settings = settings
+        self.settings_file = settings_file
         self.db_url = db_url
         self.model_dir = Path(model_dir)
         if engine is not None:  # an engine already loaded (tests share one)
@@ -39,6 +42,20 @@ class KioskContext:
         with self.sessions.begin() as session:
             return GalleryIndex(load_matrix(session, self.engine.model_name))
 
+    @cached_property
+    def impostor_scores(self) -> ImpostorScores:
+        """What the thresholds derive from: the shipped impostor scores, made
+        stricter by the site's own (`kiosk calibrate --save`) when saved."""
+        return ImpostorScores.in_use(site_scores_path(self.settings_file))
+
+    def operating_point(self, people: int) -> OperatingPoint:
+        """Where the door accepts a face with `people` enrolled (kiosk.operating_point)."""
+        return operating_point(self.settings, people, self.impostor_scores)
+
+    def thresholds(self, index: GalleryIndex) -> Thresholds:
+        """The enrollment checks' thresholds for this gallery."""
+        return thresholds_for(self.settings, index.people, self.impostor_scores)
+
     def recognizer(self):
         from kiosk.recognizer import Recognizer
-        return Recognizer(self.engine, self.load_index(), self.settings)
+        return Recognizer(self.engine, self.load_index(), self.settings, scores=self.impostor_scores)

@@ -1,4 +1,4 @@
-"""Turning per-frame matches into door decisions: follow faces, vote, greet once.
+"""Turning per-frame faces into door decisions: follow faces, fuse, vote, greet once.
 
 The kiosk window and ``kiosk replay`` both feed frames through DoorDecider, so
 they decide alike.
@@ -8,12 +8,29 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
+
+import numpy as np
 
 from kiosk.access_log import DENIED, GRANTED
 from kiosk.matcher import Match
 
 Box = tuple[float, float, float, float]  # x, y, width, height in pixels
+
+# A track's fused template is the quality-weighted mean of its last this many
+# faces: about a second at the door, long enough to average out blur and
+# pose, short enough to follow a face that sharpens as it comes closer.
+FUSED_FRAMES = 15
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One face in one frame, as the door's rules see it."""
+
+    box: Box
+    match: Match              # the frame's own match: its best person is the frame's vote
+    embedding: np.ndarray     # (D,) L2-normalised
+    quality: float            # its weight in the track's fused template (> 0)
 
 
 @dataclass(frozen=True)
@@ -23,7 +40,7 @@ class Decision:
     type: str                 # GRANTED or DENIED
     name: str | None
     person_id: int | None
-    distance: float
+    distance: float           # of the track's fused template to the person
     track_id: int
     face_index: int           # which of this frame's faces it is about
 
@@ -33,9 +50,15 @@ class _Track:
     id: int
     box: Box
     last_seen: float
-    votes: deque = field(default_factory=deque)
+    votes: deque = field(default_factory=deque)   # the best person of each recent frame
+    faces: deque = field(default_factory=lambda: deque(maxlen=FUSED_FRAMES))  # (quality, embedding)
     granted: bool = False
     denied: bool = False
+
+    def fused(self) -> np.ndarray:
+        weights = np.array([q for q, _ in self.faces], np.float32)
+        mean = (weights[:, None] * np.stack([e for _, e in self.faces])).sum(axis=0)
+        return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
 def iou(a: Box, b: Box) -> float:
@@ -52,33 +75,39 @@ class DoorDecider:
     """Stateful rules over time. Feed it every processed frame in order.
 
     - A face is followed across frames by box overlap (a track).
-    - A track's identity is accepted when the same person wins k of its last n
-      frames. It is an unknown face only when all of its last n frames say
-      "nobody": a stranger is denied a little later, a member is greeted sooner.
+    - The track's faces are fused (quality-weighted mean of the last
+      FUSED_FRAMES embeddings) and the fused template is matched at the door's
+      operating point: one blurred or turned frame can neither admit nor
+      refuse anyone on its own.
+    - Voting stays as a guard: the person the template matches must also be
+      the nearest person in k of the track's last n frames.
+    - A track whose template matches nobody after n frames is denied once;
+      if it is recognised later (the face turned to the camera), it is still
+      granted, and the log shows both.
     - A person is granted at most once per track and once per cooldown
-      (standing at the door is not a second visit). An unknown track is denied
-      once; if it is recognised later (the face turned to the camera), it is
-      still granted, and the log shows both.
+      (standing at the door is not a second visit).
     """
 
-    def __init__(self, vote_k: int = 2, vote_n: int = 3, cooldown_s: float = 30.0,
-                 track_timeout_s: float = 1.0, min_iou: float = 0.2):
+    def __init__(self, match_template: Callable[[np.ndarray], Match], vote_k: int = 2, vote_n: int = 3,
+                 cooldown_s: float = 30.0, track_timeout_s: float = 1.0, min_iou: float = 0.2):
         if not 1 <= vote_k <= vote_n:
             raise ValueError("need 1 <= k <= n for a k-of-n vote")
+        self.match_template = match_template
         self.vote_k, self.vote_n, self.cooldown_s = vote_k, vote_n, cooldown_s
         self.track_timeout_s, self.min_iou = track_timeout_s, min_iou
         self._tracks: list[_Track] = []
         self._next_track_id = 1
         self._last_granted: dict[int, float] = {}
 
-    def update(self, now: float, boxes: Sequence[Box], matches: Sequence[Match]) -> list[Decision]:
-        """The decisions this frame (time in seconds, faces with their matches) brings."""
+    def update(self, now: float, sightings: Sequence[Sighting]) -> list[Decision]:
+        """The decisions this frame (time in seconds, its faces) brings."""
         self._tracks = [t for t in self._tracks if now - t.last_seen <= self.track_timeout_s]
         decisions = []
-        for index, track in self._assign(now, boxes):
-            match = matches[index]
-            track.votes.append((match.person_id, match))
-            decision = self._vote(now, track, index)
+        for index, track in self._assign(now, [s.box for s in sightings]):
+            sighting = sightings[index]
+            track.votes.append(sighting.match.best_person_id)
+            track.faces.append((max(sighting.quality, 1e-3), sighting.embedding))
+            decision = self._decide(now, track, index)
             if decision:
                 decisions.append(decision)
         return decisions
@@ -105,20 +134,19 @@ class DoorDecider:
             track.box, track.last_seen = boxes[index], now
         return sorted(assigned, key=lambda p: p[0])
 
-    def _vote(self, now: float, track: _Track, index: int) -> Decision | None:
+    def _decide(self, now: float, track: _Track, index: int) -> Decision | None:
         if track.granted:
             return None
-        winner, votes = Counter(pid for pid, _ in track.votes).most_common(1)[0]
-        last = next(m for pid, m in reversed(track.votes) if pid == winner)
-        if winner is None:
-            if track.denied or votes < self.vote_n:
+        fused = self.match_template(track.fused())
+        if fused.person_id is None:
+            if track.denied or len(track.faces) < self.vote_n:
                 return None
             track.denied = True
-            return Decision(DENIED, None, None, last.distance, track.id, index)
-        if votes < self.vote_k:
+            return Decision(DENIED, None, None, fused.distance, track.id, index)
+        if Counter(track.votes)[fused.person_id] < self.vote_k:
             return None
         track.granted = True
-        if now - self._last_granted.get(winner, float("-inf")) < self.cooldown_s:
+        if now - self._last_granted.get(fused.person_id, float("-inf")) < self.cooldown_s:
             return None
-        self._last_granted[winner] = now
-        return Decision(GRANTED, last.name, winner, last.distance, track.id, index)
+        self._last_granted[fused.person_id] = now
+        return Decision(GRANTED, fused.name, fused.person_id, fused.distance, track.id, index)

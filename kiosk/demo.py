@@ -12,7 +12,7 @@ import numpy as np
 from kiosk.config import PROJECT_DIR
 from kiosk.db import open_database
 from kiosk.engine import FaceEngine
-from kiosk.enrollment import sample_from_face, the_one_face
+from kiosk.enrollment import sample_from_face, the_subject
 from kiosk.gallery import add_samples
 from kiosk.images import load_rgb
 from kiosk.video import write_video
@@ -47,7 +47,7 @@ def build_demo(folder: Path, engine: FaceEngine) -> Demo:
     clip: list[np.ndarray] = []
     for i, (name, file) in enumerate(MEMBERS.items()):
         photo = load_rgb(SAMPLE_FACES / file)
-        face = the_one_face(engine, photo, file)
+        face = the_subject(engine, photo, file).face
         with sessions.begin() as session:
             add_samples(session, name, [sample_from_face(face, f"resources/faces/{file}")], engine.model_name)
         clip += visit(photo, from_left=i % 2 == 0)

@@ -49,7 +49,7 @@ def _run_door(ctx: KioskContext, index: GalleryIndex, video: Path, gate: Presenc
     settings = ctx.settings.replace(cooldown_s=cooldown_s)
     with tempfile.TemporaryDirectory() as tmp:
         writer = BackgroundWriter(EventWriter(open_database(f"sqlite:///{tmp}/bench-log.db")))
-        door = DoorLoop(Recognizer(ctx.engine, index, settings),
+        door = DoorLoop(Recognizer(ctx.engine, index, settings, scores=ctx.impostor_scores),
                         writer,
                         speak=lambda text: True, greeting=settings.greeting,
                         kiosk_id="bench", gate=gate)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.align import crop_face, sharpness
+from kiosk.align import align_face, crop_face, sharpness
 from kiosk.detector import Detection, FaceDetector, model_paths
 from kiosk.embedder import FaceEmbedder
 from kiosk.weights import TFLITE_NAME, WeightsMissing
@@ -60,12 +60,19 @@ class FaceEngine:
             detections = self.detect(rgb)
         if not detections:
             return []
-        # The box crop with the training margin beat landmark alignment on the
-        # 5-celebrity set (AUC 0.9984 vs 0.9972, true-accept 95.4% vs 91.5% at
-        # 0.1% false-accept; README "Accuracy"), so it is the one used.
         crops = np.stack([crop_face(rgb, d) for d in detections])
-        embeddings = self.embedder.embed(crops)
-        return [Face(d, c, e) for d, c, e in zip(detections, crops, embeddings)]
+        aligned = np.stack([align_face(rgb, d) for d in detections])
+        return [Face(d, c, e) for d, c, e in zip(detections, crops, self.embed_views(crops, aligned))]
+
+    def embed_views(self, crops: np.ndarray, aligned: np.ndarray) -> np.ndarray:
+        """One embedding per face from four views of it: the box crop FaceNet
+        was trained on, the landmark-aligned crop, and both mirrored; their
+        mean, re-normalised. On 1,468 people (README "Accuracy") the four
+        views took the true-accept rate at 1e-5 false accepts from 0.67 (box
+        crop alone) to 0.81 on held-out halves, at four embeddings a face."""
+        views = np.concatenate([crops, crops[:, :, ::-1], aligned, aligned[:, :, ::-1]])
+        mean = self.embedder.embed(views).reshape(4, len(crops), -1).sum(axis=0)
+        return (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
 
 
 def face_quality(face: Face) -> float:

@@ -10,7 +10,8 @@ import numpy as np
 from kiosk.engine import Face, FaceEngine, face_quality
 from kiosk.gallery import NewSample
 from kiosk.images import ImageError, encode_jpeg, load_rgb
-from kiosk.matcher import GalleryIndex
+from kiosk.matcher import GalleryIndex, cosine_distances
+from kiosk.operating_point import Thresholds
 from kiosk.snapshot_quality import SnapshotRules, snapshot_refusal
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -31,50 +32,121 @@ def sample_from_face(face: Face, source: str | None) -> NewSample:
                      quality=face_quality(face), source=source)
 
 
-def the_one_face(engine: FaceEngine, rgb: np.ndarray, source: str) -> Face:
-    """The single face of an enrollment photo; EnrollmentError for none or several."""
+# A photo's subject is its largest face when every other face is clearly
+# lesser: under a quarter of its area, or under half of it and weakly
+# detected (a "face" in the hair, a blurred passer-by in the background).
+# Two faces of comparable size are two people: the photo is refused.
+OTHER_FACE_MAX_AREA = 0.25
+WEAK_FACE_MAX_AREA = 0.5
+WEAK_FACE_CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The face a photo is of, and a note when other, lesser faces were passed over."""
+
+    face: Face
+    note: str | None = None
+
+
+def the_subject(engine: FaceEngine, rgb: np.ndarray, source: str) -> Subject:
+    """The one person an enrollment photo shows; EnrollmentError for no face,
+    or for two or more faces of comparable size."""
     faces = engine.faces(rgb)
     if not faces:
         raise EnrollmentError(f"{source}: no face found")
-    if len(faces) > 1:
-        raise EnrollmentError(f"{source}: {len(faces)} faces found; use a photo of this person alone")
-    return faces[0]
+    area = lambda f: f.box[2] * f.box[3]
+    largest, *others = sorted(faces, key=area, reverse=True)
+    if not others:
+        return Subject(largest)
+    for other in others:
+        share = area(other) / area(largest)
+        if share >= WEAK_FACE_MAX_AREA or (share >= OTHER_FACE_MAX_AREA
+                                            and other.detection.confidence >= WEAK_FACE_CONFIDENCE):
+            raise EnrollmentError(f"{source}: {len(faces)} faces of similar size found; "
+                                  "use a photo of this person alone")
+    x, y, w, h = (round(v) for v in largest.box)
+    return Subject(largest, f"{source}: {len(faces)} faces found; used the largest "
+                            f"({w}x{h} px at {x},{y}), the others are much smaller")
 
 
 def check_not_someone_else(embedding: np.ndarray, name: str | None, index: GalleryIndex,
-                           threshold: float, source: str) -> None:
+                           thresholds: Thresholds, source: str) -> None:
     """Refuse a face that already matches another enrolled person, or that is
     added to an enrolled person it does not match: either would let the door
     greet one person as another. With name None (not typed yet), any enrolled
-    person counts as another."""
-    match = index.match(embedding[None], threshold, margin=0.0)[0]
+    person counts as another.
+
+    "Matches another person" is asked at the door's own operating point, so the
+    check refuses no more newcomers as the gallery grows than the door would
+    confuse; "is it them" is one comparison, asked at the 1:1 threshold."""
+    match = index.match(embedding[None], thresholds.identify, margin=0.0)[0]
     if match.name is not None and name is None:
         raise EnrollmentError(f"{source}: this face is already enrolled as {match.name!r} "
                               f"(distance {match.distance:.2f})")
     own = index.distance_to(embedding, name) if name else None
-    if own is not None and own > threshold:
+    if own is not None and own > thresholds.verify:
         # Adding samples to someone enrolled: it must be them, or the door
         # would greet a second person under their name.
         raise EnrollmentError(f"{source}: this face does not match {name!r}'s samples "
-                              f"(distance {own:.2f}, threshold {threshold:.2f})")
+                              f"(distance {own:.2f}, threshold {thresholds.verify:.2f})")
     if match.name is not None and match.name != name:
         raise EnrollmentError(
             f"{source}: this face matches {match.name!r} (distance {match.distance:.2f}), not {name!r}")
 
 
+def odd_ones_out(embeddings: list[np.ndarray], threshold: float) -> dict[int, float]:
+    """Which photos of one batch do not show the same person as the rest:
+    {position: distance to the mean of the other photos}.
+
+    The photo farthest from the mean of the others is odd when it is beyond
+    threshold; it is set aside and the rest asked again. Against a mean, a
+    true photo of the person stays close (a template absorbs one photo's
+    pose and age), a planted one does not. With two photos that differ
+    there is no majority, and both are odd."""
+    vectors = np.stack(embeddings) if embeddings else np.zeros((0, 0), np.float32)
+    kept, odd = list(range(len(vectors))), {}
+    while len(kept) >= 2:
+        total = vectors[kept].sum(axis=0)
+        others = total[None, :] - vectors[kept]                       # leave-one-out sums
+        others /= np.maximum(np.linalg.norm(others, axis=1, keepdims=True), 1e-12)
+        distances = 1.0 - np.einsum("ij,ij->i", vectors[kept], others)
+        worst = int(np.argmax(distances))
+        if distances[worst] <= threshold:
+            break
+        if len(kept) == 2:
+            odd.update({i: float(distances[worst]) for i in kept})
+            break
+        odd[kept.pop(worst)] = float(distances[worst])
+    return odd
+
+
 def samples_from_photos(engine: FaceEngine, name: str, paths: list[Path], index: GalleryIndex,
-                        threshold: float) -> tuple[list[NewSample], list[Rejection]]:
-    """A sample for each usable photo, and the reason for each refused one."""
-    samples, rejected = [], []
+                        thresholds: Thresholds) -> tuple[list[NewSample], list[Rejection], list[str]]:
+    """A sample for each usable photo, the reason for each refused one, and
+    notes (photos whose subject was chosen among several faces).
+
+    The photos of one batch must show one person: a photo that does not match
+    the others is refused, so one wrong photo in DIR/kit/ cannot enroll
+    another person under Kit's name."""
+    kept, rejected, notes = [], [], []
     for path in paths:
         try:
-            face = the_one_face(engine, load_rgb(path), str(path))
-            check_not_someone_else(face.embedding, name, index, threshold, str(path))
+            subject = the_subject(engine, load_rgb(path), str(path))
+            check_not_someone_else(subject.face.embedding, name, index, thresholds, str(path))
         except (ImageError, EnrollmentError) as exc:
             rejected.append(Rejection(str(path), str(exc)))
             continue
-        samples.append(sample_from_face(face, str(path)))
-    return samples, rejected
+        kept.append((path, subject.face))
+        if subject.note:
+            notes.append(subject.note)
+    odd = odd_ones_out([face.embedding for _, face in kept], thresholds.verify)
+    for position, distance in sorted(odd.items()):
+        path = kept[position][0]
+        rejected.append(Rejection(str(path), f"{path}: this face does not match the other photos of {name!r} "
+                                             f"(distance {distance:.2f}, threshold {thresholds.verify:.2f})"))
+    samples = [sample_from_face(face, str(path)) for i, (path, face) in enumerate(kept) if i not in odd]
+    return samples, rejected, notes
 
 
 class EnrollmentDraft:
@@ -84,9 +156,9 @@ class EnrollmentDraft:
     need one face. Either is refused when it already matches someone else.
     """
 
-    def __init__(self, engine: FaceEngine, index: GalleryIndex, threshold: float,
+    def __init__(self, engine: FaceEngine, index: GalleryIndex, thresholds: Thresholds,
                  rules: SnapshotRules = SnapshotRules()):
-        self.engine, self.index, self.threshold, self.rules = engine, index, threshold, rules
+        self.engine, self.index, self.thresholds, self.rules = engine, index, thresholds, rules
         self.samples: list[NewSample] = []
         self.faces: list[np.ndarray] = []   # the aligned crops, for thumbnails
 
@@ -100,13 +172,19 @@ class EnrollmentDraft:
 
     def add_photo(self, path: Path, name: str | None) -> Face:
         try:
-            face = the_one_face(self.engine, load_rgb(path), path.name)
+            face = the_subject(self.engine, load_rgb(path), path.name).face
         except ImageError as exc:
             raise EnrollmentError(str(exc)) from exc
         return self._keep(face, name, str(path))
 
     def _keep(self, face: Face, name: str | None, source: str) -> Face:
-        check_not_someone_else(face.embedding, name, self.index, self.threshold, source)
+        check_not_someone_else(face.embedding, name, self.index, self.thresholds, source)
+        if self.samples:
+            nearest = float(cosine_distances(face.embedding[None],
+                                             np.stack([s.embedding for s in self.samples])).min())
+            if nearest > self.thresholds.verify:
+                raise EnrollmentError(f"{source}: this face does not match the samples taken so far "
+                                      f"(distance {nearest:.2f}, threshold {self.thresholds.verify:.2f})")
         self.samples.append(sample_from_face(face, source))
         self.faces.append(face.aligned)
         return face
@@ -118,7 +196,7 @@ class EnrollmentDraft:
     def check_name(self, name: str) -> None:
         """Before saving under name: no sample may match another person."""
         for sample in self.samples:
-            check_not_someone_else(sample.embedding, name, self.index, self.threshold,
+            check_not_someone_else(sample.embedding, name, self.index, self.thresholds,
                                    sample.source or "snapshot")
 
 

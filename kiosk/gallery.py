@@ -91,6 +91,10 @@ def list_people(session: Session) -> list[PersonSummary]:
     return [PersonSummary(id=i, name=n, samples=c) for i, n, c in rows]
 
 
+def count_people(session: Session) -> int:
+    return session.scalar(select(func.count(Person.id))) or 0
+
+
 def first_thumbnails(session: Session) -> dict[int, bytes]:
     """Each person's first face sample's JPEG crop, by person id (for lists of people)."""
     first = select(func.min(FaceSample.id)).group_by(FaceSample.person_id)

@@ -19,6 +19,7 @@ class Match:
     distance: float          # cosine distance to the best person (inf: empty gallery)
     runner_up_distance: float  # to the best *other* person (inf: none)
     best_name: str | None    # the closest person even when refused, for logs and tuning
+    best_person_id: int | None = None  # and their id (the door's per-frame vote)
 
 
 def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -27,25 +28,33 @@ def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class GalleryIndex:
-    """The enrolled embeddings held in memory, ready to match.
+    """The enrolled people held in memory, ready to match: one template each,
+    the re-normalised mean of their samples.
 
-    Rows are grouped by person so the best sample of each person is one
-    ``np.maximum.reduceat`` over the similarity row: no Python loop over people.
+    A face is compared with each person's template, not with each sample: a
+    person enrolled from 20 photos is then no likelier to resemble a stranger
+    than one enrolled from one, so the door's threshold, derived per person
+    (kiosk.operating_point), holds. On the 5-celebrity set (train samples,
+    val probes) templates kept every genuine probe within 0.37 and pushed the
+    nearest impostor from 0.64 (best sample) to 0.82.
     """
 
     def __init__(self, gallery: GalleryMatrix):
-        self._embeddings = np.ascontiguousarray(gallery.embeddings, dtype=np.float32)
+        embeddings = np.ascontiguousarray(gallery.embeddings, dtype=np.float32)
         ids = gallery.person_ids
         if len(ids) and np.any(np.diff(ids) < 0):
             raise ValueError("gallery rows must be grouped by person")
         starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, int)
-        self._group_starts = starts
+        sums = np.add.reduceat(embeddings, starts, axis=0) if len(ids) else np.zeros((0, embeddings.shape[1]))
+        self._templates = (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)).astype(np.float32)
         self._group_ids = ids[starts] if len(ids) else np.zeros(0, np.int64)
         self._names = dict(gallery.names)
+        self._size = len(embeddings)
 
     @property
     def size(self) -> int:
-        return len(self._embeddings)
+        """Enrolled samples."""
+        return self._size
 
     @property
     def people(self) -> int:
@@ -58,8 +67,7 @@ class GalleryIndex:
             return []
         if self.people == 0:
             return [Match(None, None, float("inf"), float("inf"), None) for _ in embeddings]
-        similarity = embeddings @ self._embeddings.T                      # (N, samples)
-        per_person = np.maximum.reduceat(similarity, self._group_starts, axis=1)  # (N, people)
+        per_person = embeddings @ self._templates.T   # (N, people)
         return [self._decide(row, threshold, margin) for row in per_person]
 
     def names(self) -> list[str]:
@@ -67,15 +75,13 @@ class GalleryIndex:
         return list(self._names.values())
 
     def distance_to(self, embedding: np.ndarray, name: str) -> float | None:
-        """Cosine distance from one embedding to the nearest sample of the person
+        """Cosine distance from one embedding to the template of the person
         called name; None when nobody of that name is enrolled."""
         ids = [pid for pid, n in self._names.items() if n == name]
         if not ids:
             return None
-        group = int(np.flatnonzero(self._group_ids == ids[0])[0])
-        end = self._group_starts[group + 1] if group + 1 < len(self._group_starts) else self.size
-        samples = self._embeddings[self._group_starts[group]:end]
-        return float(cosine_distances(np.asarray(embedding)[None], samples).min())
+        template = self._templates[int(np.flatnonzero(self._group_ids == ids[0])[0])]
+        return float(cosine_distances(np.asarray(embedding)[None], template[None])[0, 0])
 
     def _decide(self, similarity_by_person: np.ndarray, threshold: float, margin: float) -> Match:
         best = int(np.argmax(similarity_by_person))
@@ -89,4 +95,5 @@ class GalleryIndex:
         name = self._names[person_id]
         accepted = distance <= threshold and runner_up - distance >= margin
         return Match(name=name if accepted else None, person_id=person_id if accepted else None,
-                     distance=distance, runner_up_distance=runner_up, best_name=name)
+                     distance=distance, runner_up_distance=runner_up, best_name=name,
+                     best_person_id=person_id)

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kiosk.config import Settings
-from kiosk.decisions import Decision, DoorDecider, iou
-from kiosk.engine import Face, FaceEngine
+from kiosk.decisions import Decision, DoorDecider, Sighting, iou
+from kiosk.engine import Face, FaceEngine, face_quality
 from kiosk.matcher import GalleryIndex, Match
+from kiosk.operating_point import ImpostorScores, OperatingPoint, operating_point
 
 
 @dataclass(frozen=True)
@@ -45,18 +46,21 @@ class Recognizer:
     """
 
     def __init__(self, engine: FaceEngine, index: GalleryIndex, settings: Settings,
-                 full_detect_every: int = 5):
+                 full_detect_every: int = 5, scores: ImpostorScores | None = None):
         self.engine = engine
-        self.index = index
         self.settings = settings
+        self.scores = scores or ImpostorScores.shipped()
         self.full_detect_every = full_detect_every
-        self.decider = DoorDecider(settings.vote_k, settings.vote_n, settings.cooldown_s)
+        self.decider = DoorDecider(self._match_one, settings.vote_k, settings.vote_n, settings.cooldown_s)
         self._previous: list[Face] = []
         self._frames = 0
+        self.set_index(index)
 
     def set_index(self, index: GalleryIndex) -> None:
-        """Swap in a refreshed gallery (after an enrollment or deletion)."""
+        """Swap in a refreshed gallery (after an enrollment or deletion); the
+        threshold follows its size."""
         self.index = index
+        self.point: OperatingPoint = operating_point(self.settings, index.people, self.scores)
 
     def identify(self, rgb: np.ndarray) -> list[RecognizedFace]:
         """Every face of one still image with its match; no tracking, no decisions."""
@@ -72,8 +76,8 @@ class Recognizer:
         self._previous = faces
         self._frames += 1
         recognized = self._match(faces)
-        decisions = self.decider.update(now, [r.face.box for r in recognized],
-                                        [r.match for r in recognized])
+        decisions = self.decider.update(now, [Sighting(r.face.box, r.match, r.face.embedding, face_quality(r.face))
+                                              for r in recognized])
         matched = time.perf_counter()
         times = StageTimes(1000 * (detected - start), 1000 * (embedded - detected), 1000 * (matched - embedded))
         if not faces:  # nothing was embedded or matched: report no time, not overhead
@@ -92,8 +96,11 @@ class Recognizer:
         if not faces:
             return []
         matches = self.index.match(np.stack([f.embedding for f in faces]),
-                                   self.settings.threshold, self.settings.margin)
+                                   self.point.threshold, self.settings.margin)
         return [RecognizedFace(f, m) for f, m in zip(faces, matches)]
+
+    def _match_one(self, embedding: np.ndarray) -> Match:
+        return self.index.match(embedding[None], self.point.threshold, self.settings.margin)[0]
 
 
 def _unique(detections):

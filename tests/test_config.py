@@ -26,8 +26,15 @@ def test_a_whole_number_is_accepted_for_a_decimal_setting(tmp_path):
 
 
 @pytest.mark.parametrize("values, words", [
-    ({"threshold": "0.7"}, "threshold must be float"),
-    ({"vote_k": 4, "vote_n": 3}, "vote_k <= vote_n"),
+    ({"threshold": "0.7"}, "threshold must be float or null"),
+    ({"vote_k": 4, "vote_n": 3}, "vote_k must be at most vote_n"),
+    ({"threshold": 5}, r"threshold must be between 0.05 and 1, not 5.0"),
+    ({"threshold": -1}, r"threshold must be between 0.05 and 1, not -1.0"),
+    ({"margin": 3}, r"margin must be between 0 and 0.3, not 3.0"),
+    ({"fpir": 0.5}, r"fpir must be between 1e-06 and 0.1"),
+    ({"min_face_size": 0}, r"min_face_size must be between 12 and 1000, not 0"),
+    ({"cooldown_s": -5}, r"cooldown_s must be between 0 and 86400"),
+    ({"greeting": "Hello"}, r"greeting must contain \{name\}"),
     ({"mute": 1}, "mute must be bool"),
     ({"treshold": 0.5}, "unknown setting"),
     ([1, 2], "JSON object"),
@@ -36,3 +43,15 @@ def test_a_bad_settings_file_is_refused_with_the_reason(tmp_path, values, words)
     write(tmp_path / "k.json", values)
     with pytest.raises(ConfigError, match=words):
         load_settings(tmp_path / "k.json")
+
+
+def test_nan_is_refused(tmp_path):
+    (tmp_path / "k.json").write_text('{"threshold": NaN}', encoding="utf-8")
+    with pytest.raises(ConfigError, match="threshold must be between 0.05 and 1, not nan"):
+        load_settings(tmp_path / "k.json")
+
+
+def test_the_default_threshold_is_derived_and_null_clears_an_override(tmp_path):
+    assert Settings().threshold is None
+    write(tmp_path / "k.json", {"threshold": None})
+    assert load_settings(tmp_path / "k.json").threshold is None

@@ -16,7 +16,7 @@ from kiosk.access_log import DENIED, GRANTED, NewEvent
 from kiosk.config import Settings
 from kiosk.db import AccessEvent, open_database
 from kiosk.door_loop import NOT_RECOGNISED, DoorLoop
-from kiosk.enrollment import sample_from_face, the_one_face
+from kiosk.enrollment import sample_from_face, the_subject
 from kiosk.event_writer import EventWriter
 from kiosk.gallery import add_samples, get_person, load_matrix
 from kiosk.images import load_rgb
@@ -36,7 +36,7 @@ IDLE_FRAMES = 300          # 10 s of an empty doorway at 30 fps
 def gallery(engine, db_url):
     """A real SQLite gallery with Obama enrolled from resources/faces/obama.jpg."""
     sessions = open_database(db_url)
-    face = the_one_face(engine, load_rgb(RESOURCES / "obama.jpg"), "obama.jpg")
+    face = the_subject(engine, load_rgb(RESOURCES / "obama.jpg"), "obama.jpg").face
     with sessions.begin() as session:
         add_samples(session, NAME, [sample_from_face(face, "obama.jpg")], engine.model_name)
     return sessions
@@ -97,7 +97,7 @@ def test_member_is_greeted_once_and_logged_once(engine, gallery, obama_visit):
     (row,) = log_rows(gallery)
     assert (row.decision, row.name, row.kiosk_id) == (GRANTED, NAME, Settings().kiosk_id)
     assert row.person_id == person_id(gallery, NAME)
-    assert row.distance is not None and row.distance < Settings().threshold
+    assert row.distance is not None and row.distance < door.recognizer.point.threshold
     assert snapshot_shape(row.snapshot) == (160, 160, 3)
 
 

@@ -12,10 +12,11 @@ import pytest
 from helpers import PROJECT_DIR
 from kiosk.config import Settings
 from kiosk.db import open_database
-from kiosk.enrollment import EnrollmentDraft, EnrollmentError, sample_from_face, the_one_face
+from kiosk.enrollment import EnrollmentDraft, EnrollmentError, sample_from_face, the_subject
 from kiosk.gallery import add_samples, load_matrix
 from kiosk.images import load_rgb
 from kiosk.matcher import GalleryIndex
+from kiosk.operating_point import ImpostorScores, thresholds_for
 from kiosk.walk_in import letterbox, walk_in_frames
 
 RESOURCES = PROJECT_DIR / "resources" / "faces"
@@ -27,12 +28,12 @@ ENROLLED = "Barack Obama"
 def draft(engine, db_url) -> EnrollmentDraft:
     """A new draft against a real gallery in which Obama is enrolled."""
     sessions = open_database(db_url)
-    face = the_one_face(engine, load_rgb(RESOURCES / "obama.jpg"), "obama.jpg")
+    face = the_subject(engine, load_rgb(RESOURCES / "obama.jpg"), "obama.jpg").face
     with sessions.begin() as session:
         add_samples(session, ENROLLED, [sample_from_face(face, "obama.jpg")], engine.model_name)
     with sessions.begin() as session:
         index = GalleryIndex(load_matrix(session, engine.model_name))
-    return EnrollmentDraft(engine, index, Settings().threshold)
+    return EnrollmentDraft(engine, index, thresholds_for(Settings(), index.people, ImpostorScores.shipped()))
 
 
 def camera_frame(path) -> np.ndarray:

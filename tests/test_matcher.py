@@ -18,11 +18,16 @@ def index_of(rows: list[tuple[int, np.ndarray]], names: dict[int, str]) -> Galle
                                       np.array([p for p, _ in rows]), names))
 
 
-def test_best_sample_of_each_person_counts():
+def test_each_person_is_matched_by_the_mean_of_their_samples():
     index = index_of([(1, unit(1, 0)), (1, unit(0, 1)), (2, unit(1, 1, 1))], {1: "Ada", 2: "Bob"})
-    (m,) = index.match(unit(0, 1)[None], threshold=0.3, margin=0.05)
+    # Ada's template is unit(1, 1): a face there is hers exactly, although it
+    # is 0.29 from each of her two samples.
+    (m,) = index.match(unit(1, 1)[None], threshold=0.1, margin=0.05)
     assert m.name == "Ada" and m.distance == pytest.approx(0.0, abs=1e-6)
-    assert m.runner_up_distance == pytest.approx(1 - 1 / np.sqrt(3), abs=1e-5)
+    assert m.runner_up_distance == pytest.approx(1 - np.sqrt(2 / 3), abs=1e-5)
+    # One of her samples alone is no longer an exact match: the template is.
+    (m,) = index.match(unit(0, 1)[None], threshold=0.1, margin=0.05)
+    assert m.name is None and m.best_name == "Ada" and m.distance == pytest.approx(1 - 1 / np.sqrt(2), abs=1e-5)
 
 
 def test_too_close_to_call_is_refused():

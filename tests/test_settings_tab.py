@@ -1,10 +1,12 @@
 """ui.admin.settings_tab: saving to a real JSON file, audited in a real SQLite file."""
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
 from kiosk.config import Settings, load_settings
 from kiosk.db import AdminAction, open_database
+from kiosk.gallery import NewSample, add_samples
 from ui.admin.settings_tab import SettingsTab
 
 
@@ -34,13 +36,31 @@ def actions(sessions) -> list[tuple[str, str]]:
 
 def test_form_starts_from_the_settings_and_previews_the_greeting(make_tab, config_file):
     tab = make_tab(config_file, Settings(threshold=0.7, greeting="Hello {name}!"))
-    assert tab.threshold.value() == pytest.approx(0.7)
+    assert tab.threshold.value() == pytest.approx(0.7) and tab.override.isChecked()
     assert tab.preview.text() == "Hello Zoë!"
-    assert "0.669" in " ".join(label.text() for label in tab.findChildren(type(tab.preview)))
+    assert "set by hand" in tab.operating_point.text()
+
+
+def test_the_operating_point_is_shown_in_words_and_follows_the_odds(make_tab, config_file, sessions):
+    tab = make_tab(config_file)
+    assert not tab.override.isChecked() and not tab.threshold.isEnabled()
+    # An empty gallery is described as one person, at the 1:1 ceiling.
+    assert tab.operating_point.text().startswith("1 person: a stranger is named as someone about 1 time in 10,000")
+    rng = np.random.default_rng(0)
+    with sessions.begin() as session:
+        for i in range(500):
+            vector = rng.normal(size=128).astype(np.float32)
+            add_samples(session, f"person {i}", [NewSample(vector / np.linalg.norm(vector), b"", 1.0)], "m")
+    tab = make_tab(config_file)
+    assert tab.operating_point.text().startswith("500 people: a stranger is named as someone about 1 time in 100 ")
+    loose = tab.threshold.value()
+    tab.fpir.setCurrentIndex(tab.fpir.findData(0.0001))
+    assert "about 1 time in 10,000" in tab.operating_point.text() and tab.threshold.value() < loose
 
 
 def test_save_writes_the_file_records_and_emits(qtbot, make_tab, config_file, sessions):
     tab = make_tab(config_file)
+    tab.override.setChecked(True)
     tab.threshold.setValue(0.62)
     tab.vote_n.setValue(5)
     tab.vote_k.setValue(3)
@@ -52,7 +72,7 @@ def test_save_writes_the_file_records_and_emits(qtbot, make_tab, config_file, se
     assert signal.args == [expected]
     assert load_settings(config_file) == expected == tab.settings
     [(action, detail)] = actions(sessions)
-    assert action == "settings" and "threshold: 0.669 -> 0.62" in detail and "mute" in detail
+    assert action == "settings" and "threshold: None -> 0.62" in detail and "mute" in detail
     assert "margin" not in detail
 
 
@@ -65,6 +85,7 @@ def test_save_writes_the_file_records_and_emits(qtbot, make_tab, config_file, se
 ])
 def test_invalid_input_is_refused_without_writing(qtbot, make_tab, config_file, sessions, edit, says):
     tab = make_tab(config_file)
+    tab.override.setChecked(True)
     tab.threshold.setValue(0.62)
     edit(tab)
     with qtbot.assertNotEmitted(tab.settings_changed):
@@ -75,6 +96,7 @@ def test_invalid_input_is_refused_without_writing(qtbot, make_tab, config_file, 
 
 def test_unwritable_config_keeps_the_old_settings(qtbot, make_tab, tmp_path, sessions):
     tab = make_tab(tmp_path / "missing-dir" / "kiosk.json")
+    tab.override.setChecked(True)
     tab.threshold.setValue(0.62)
     with qtbot.assertNotEmitted(tab.settings_changed):
         assert not tab.save()

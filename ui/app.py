@@ -67,7 +67,8 @@ def _demo(ctx: KioskContext, folder: Path) -> tuple[KioskContext, str]:
     demo = build_demo(folder, ctx.engine)
     print(f"demo: {', '.join(demo.members)} enrolled in a throw-away gallery; "
           "a stranger visits too", file=sys.stderr)
-    demo_ctx = KioskContext(ctx.settings.replace(kiosk_id="demo"), demo.db_url, ctx.model_dir, engine=ctx.engine)
+    demo_ctx = KioskContext(ctx.settings.replace(kiosk_id="demo"), demo.db_url, ctx.model_dir, engine=ctx.engine,
+                          settings_file=ctx.settings_file)
     return demo_ctx, str(demo.video)
 
 

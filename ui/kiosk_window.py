@@ -118,7 +118,7 @@ class KioskWindow(QWidget):
             self._stats_timer.start()
 
     def _door(self, settings: Settings) -> DoorLoop:
-        recognizer = Recognizer(self.ctx.engine, self._index, settings)
+        recognizer = Recognizer(self.ctx.engine, self._index, settings, scores=self.ctx.impostor_scores)
         return DoorLoop(recognizer, self.log_writer, self.speaker.say, settings.greeting, settings.kiosk_id)
 
     def _gallery_changed(self, index: GalleryIndex) -> None:

@@ -73,7 +73,8 @@ class EnrollTab(QWidget):
         self.save_button.clicked.connect(self.save)
 
     def _new_draft(self) -> EnrollmentDraft:
-        return EnrollmentDraft(self.ctx.engine, self.ctx.load_index(), self.ctx.settings.threshold)
+        index = self.ctx.load_index()
+        return EnrollmentDraft(self.ctx.engine, index, self.ctx.thresholds(index))
 
     def start_for(self, name: str) -> None:
         """Add samples to someone already enrolled (from the People tab)."""

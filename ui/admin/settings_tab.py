@@ -7,13 +7,18 @@ from pathlib import Path
 from string import Formatter
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from kiosk import admin_auth, config
-from kiosk.config import Settings
+from kiosk.config import Settings, settings_problem
+from kiosk.gallery import count_people
+from kiosk.operating_point import ImpostorScores, operating_point
+
+# The stranger odds an admin picks from (the setting `fpir`).
+FPIR_CHOICES = (0.01, 0.003, 0.001, 0.0001)
 
 PREVIEW_NAME = "Zoë"  # a non-ASCII name, so the preview shows the template copes
 
@@ -63,8 +68,16 @@ class SettingsTab(QWidget):
         super().__init__(parent)
         self.settings = settings
         self._config_path, self._sessions, self._kiosk_id = config_path, sessions, kiosk_id
-        self.threshold = _spin(0.2, 1.2, 0.005, 3, settings.threshold)
-        self.margin = _spin(0.0, 0.5, 0.01, 3, settings.margin)
+        self._people_enrolled = self._count_people()
+        self.fpir = QComboBox()
+        for rate in sorted({*FPIR_CHOICES, settings.fpir}, reverse=True):
+            self.fpir.addItem(f"1 in {1 / rate:,.0f}", rate)
+        self.fpir.setCurrentIndex(self.fpir.findData(settings.fpir))
+        self.override = QCheckBox("Set the threshold by hand (it then ignores the gallery size)",
+                                  checked=settings.threshold is not None)
+        self.threshold = _spin(0.05, 1.0, 0.005, 3, settings.threshold or self._derived_threshold(settings))
+        self.operating_point = QLabel(wordWrap=True)
+        self.margin = _spin(0.0, 0.3, 0.01, 3, settings.margin)
         self.cooldown = _spin(0.0, 3600.0, 5.0, 1, settings.cooldown_s)
         self.cooldown.setSuffix(" s")
         self.vote_k, self.vote_n = _count(settings.vote_k), _count(settings.vote_n)
@@ -75,8 +88,10 @@ class SettingsTab(QWidget):
         self.message = QLabel(wordWrap=True)
         self.save_button = QPushButton("Save", clicked=self.save)
         form = QFormLayout()
+        form.addRow("Strangers named as someone", self.fpir)
+        form.addRow("", self.override)
         form.addRow("Match threshold", self.threshold)
-        form.addRow("", QLabel(f"calibrated default: {Settings().threshold:.3f}; lower is stricter"))
+        form.addRow("", self.operating_point)
         form.addRow("Margin over the next person", self.margin)
         form.addRow("Greet a person at most every", self.cooldown)
         form.addRow("Frames that must agree (k)", self.vote_k)
@@ -92,6 +107,9 @@ class SettingsTab(QWidget):
         layout.addStretch()
         self.greeting.textChanged.connect(self._update_preview)
         self._update_preview()
+        for changed in (self.fpir.currentIndexChanged, self.override.toggled, self.threshold.valueChanged):
+            changed.connect(self._update_operating_point)
+        self._update_operating_point()
 
     def edited(self) -> tuple[Settings | None, str | None]:
         """The settings the form holds, or None and why they cannot be used."""
@@ -101,11 +119,39 @@ class SettingsTab(QWidget):
             return None, error
         if not self.camera.text().strip():
             return None, "the camera needs a source (0 is the first camera)"
-        return self.settings.replace(
-            threshold=round(self.threshold.value(), 3), margin=round(self.margin.value(), 3),
+        new = self.settings.replace(
+            fpir=self.fpir.currentData(),
+            threshold=round(self.threshold.value(), 3) if self.override.isChecked() else None,
+            margin=round(self.margin.value(), 3),
             cooldown_s=self.cooldown.value(), vote_k=self.vote_k.value(), vote_n=self.vote_n.value(),
             greeting=self.greeting.text(), camera=self.camera.text().strip(),
-            mute=self.mute.isChecked()), None
+            mute=self.mute.isChecked())
+        if problem := settings_problem(new):
+            return None, problem
+        return new, None
+
+    def _derived_threshold(self, settings: Settings) -> float:
+        return operating_point(settings.replace(threshold=None), self._people_enrolled,
+                               ImpostorScores.shipped()).threshold
+
+    def _count_people(self) -> int:
+        try:
+            with self._sessions.begin() as session:
+                return count_people(session)
+        except OperationalError:
+            return 1   # the database is away: describe a one-person gallery
+
+    def _update_operating_point(self) -> None:
+        self.threshold.setEnabled(self.override.isChecked())
+        form = self.settings.replace(
+            fpir=self.fpir.currentData(),
+            threshold=round(self.threshold.value(), 3) if self.override.isChecked() else None)
+        if not self.override.isChecked():
+            self.threshold.blockSignals(True)
+            self.threshold.setValue(self._derived_threshold(form))
+            self.threshold.blockSignals(False)
+        point = operating_point(form, self._people_enrolled, ImpostorScores.shipped())
+        self.operating_point.setText(point.describe())
 
     def save(self) -> bool:
         new, error = self.edited()

@@ -1,0 +1,73 @@
+"""Enrollment that scales and cannot be poisoned: the subject of a photo, one
+person per batch, and the "someone else" check at the door's operating point.
+Real photos, the real engine, a real SQLite gallery through the command line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from kiosk.config import Settings
+from kiosk.operating_point import ImpostorScores, thresholds_for
+from ui.cli import main
+
+
+@pytest.fixture
+def kiosk(model_dir, db_url, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KIOSK_CONFIG", str(tmp_path / "kiosk.json"))
+
+    def run(*args):
+        code = main(["--db", db_url, "--model-dir", str(model_dir), "--json", *map(str, args)])
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
+
+
+def people(kiosk) -> dict[str, int]:
+    return {p["name"]: p["samples"] for p in json.loads(kiosk("people")[1])["people"]}
+
+
+def test_a_portrait_with_a_small_second_face_enrolls_its_subject(kiosk, faces_dir):
+    # obama-1080p.jpg: Obama's face is 222x329 px; MTCNN also finds a 55x61
+    # "face" in the blurred background (confidence 0.90).
+    code, _, err = kiosk("enroll", "obama", faces_dir / "people" / "obama" / "obama-1080p.jpg")
+    assert code == 0, err
+    assert "2 faces found; used the largest (222x329 px" in err
+    assert people(kiosk) == {"obama": 1}
+
+
+def test_two_faces_of_comparable_size_are_refused(kiosk, faces_dir):
+    code, _, err = kiosk("enroll", "obama", faces_dir / "scenes" / "two_people.jpg")
+    assert code == 1 and "2 faces of similar size found" in err
+    assert people(kiosk) == {}
+
+
+def test_a_planted_photo_in_an_import_folder_is_refused(kiosk, faces_dir, tmp_path):
+    kit = tmp_path / "photos" / "kit"
+    kit.mkdir(parents=True)
+    for photo in ("john1.jpeg", "john2.jpeg", "johnsnow_test1.jpg"):
+        shutil.copy(faces_dir / "people" / "kit_harington" / photo, kit)
+    shutil.copy(faces_dir / "people" / "biden" / "biden.jpg", kit / "kit4.jpg")
+    code, out, err = kiosk("import", tmp_path / "photos")
+    assert "kit4.jpg: this face does not match the other photos of 'kit'" in err
+    assert json.loads(out)["people"] == [{"name": "kit", "added": 3, "skipped": 1}]
+    assert people(kiosk) == {"kit": 3}
+
+
+def test_two_photos_of_different_people_under_one_name_enroll_nothing(kiosk, faces_dir):
+    code, _, err = kiosk("enroll", "obama", faces_dir / "people" / "obama" / "obama.jpg",
+                         faces_dir / "people" / "biden" / "biden.jpg")
+    assert code == 1 and err.count("does not match the other photos of 'obama'") == 2
+    assert people(kiosk) == {}
+
+
+def test_the_someone_else_check_follows_the_gallery_size():
+    """The newcomer check asks at the door's own operating point: strict as
+    the gallery grows, so it does not refuse newcomers the door would not
+    confuse; "is it them" stays a single comparison."""
+    scores = ImpostorScores.shipped()
+    small, large = (thresholds_for(Settings(), n, scores) for n in (10, 10_000))
+    assert large.identify < small.identify <= small.verify
+    assert large.verify == small.verify
