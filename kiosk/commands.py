@@ -122,14 +122,14 @@ def cmd_people(ctx: KioskContext, args) -> int:
 
 
 def cmd_identify(ctx: KioskContext, args) -> int:
-    from kiosk.images import load_rgb
+    from kiosk.images import load_photo
     from kiosk.report import image_json
     recognizer = ctx.recognizer()
     results, failed = [], 0
     for path in progress(args.images, "identify"):
         try:
-            faces = recognizer.identify(load_rgb(path))
-            results.append(image_json(str(path), faces, None))
+            photo = load_photo(path)
+            results.append(image_json(str(path), recognizer.identify(photo.rgb), None, photo.scale))
         except ImageError as exc:
             failed += 1
             results.append(image_json(str(path), None, str(exc)))

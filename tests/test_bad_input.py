@@ -1,0 +1,46 @@
+"""Bad input at the command line: one line naming the file or setting, a
+non-zero exit, and nothing written (real models, real photos, real SQLite)."""
+
+import json
+import shutil
+
+import cv2
+
+from test_cli import kiosk  # noqa: F401  (the fixture)
+from test_images import png_declaring
+
+
+def test_an_image_bomb_is_refused_and_the_batch_goes_on(kiosk, faces_dir, tmp_path):  # noqa: F811
+    bomb = png_declaring(tmp_path / "bomb.png", 33000, 33000)
+    obama = faces_dir / "people" / "obama" / "obama.jpg"
+    assert kiosk("enroll", "obama", obama)[0] == 0
+    code, out, _ = kiosk("identify", bomb, faces_dir / "people" / "obama" / "obama2.jpg")
+    bad, good = json.loads(out)["results"]
+    assert code == 1 and "bomb.png: 33000 x 33000 pixels" in bad["error"]
+    assert [f["name"] for f in good["faces"]] == ["obama"]
+
+    code, _, err = kiosk("enroll", "biden", faces_dir / "people" / "biden" / "biden.jpg", bomb)
+    assert code == 1 and "bomb.png: 33000 x 33000 pixels, over the limit" in err
+    assert "Traceback" not in err
+    assert json.loads(kiosk("people")[1]) == {"people": [{"name": "obama", "samples": 1}]}
+
+    folders = tmp_path / "photos"
+    shutil.copytree(faces_dir / "people" / "biden", folders / "biden")
+    shutil.copy(bomb, folders / "biden" / "bomb.png")
+    code, out, err = kiosk("import", folders)
+    assert code == 0 and "bomb.png: 33000 x 33000 pixels" in err
+    assert json.loads(out)["people"] == [{"name": "biden", "added": 2, "skipped": 1}]
+
+
+def test_json_boxes_are_in_the_original_images_pixels(kiosk, faces_dir, tmp_path):  # noqa: F811
+    original = faces_dir / "people" / "obama" / "obama-1080p.jpg"
+    image = cv2.imread(str(original))
+    factor = 2.5   # 1920 px wide becomes 4800: shrunk to 2000 on load
+    cv2.imwrite(str(tmp_path / "big.jpg"), cv2.resize(image, None, fx=factor, fy=factor,
+                                                       interpolation=cv2.INTER_CUBIC))
+    code, out, _ = kiosk("identify", original, tmp_path / "big.jpg")
+    small, big = (max(r["faces"], key=lambda f: f["confidence"]) for r in json.loads(out)["results"])
+    expected, found = [v * factor for v in small["box"]], big["box"]
+    # The detector ran on a 2000-px copy of big.jpg, about as sharp as the
+    # 1920-px original: the box agrees to within a few per cent of its width.
+    assert code == 0 and all(abs(b - e) <= 0.03 * expected[2] for b, e in zip(found, expected)), (found, expected)
