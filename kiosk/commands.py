@@ -69,8 +69,9 @@ def cmd_fetch_model(ctx: KioskContext, args) -> int:
 
 def cmd_enroll(ctx: KioskContext, args) -> int:
     from kiosk.enrollment import samples_from_photos
-    from kiosk.gallery import add_samples
-    samples, rejected = samples_from_photos(ctx.engine, args.name, args.images, ctx.load_index(),
+    from kiosk.gallery import add_samples, person_name
+    name = person_name(args.name)   # a bad name is refused before any photo is read
+    samples, rejected = samples_from_photos(ctx.engine, name, args.images, ctx.load_index(),
                                             ctx.settings.threshold)
     if rejected:
         # All or nothing: the admin fixes the photo list and enrolls again.
@@ -78,18 +79,24 @@ def cmd_enroll(ctx: KioskContext, args) -> int:
             print(r.reason, file=sys.stderr)
         raise EnrollmentError(f"nothing enrolled: {len(rejected)} of {len(args.images)} photos refused")
     with ctx.sessions.begin() as session:
-        person = add_samples(session, args.name, samples, ctx.engine.model_name)
+        person = add_samples(session, name, samples, ctx.engine.model_name)
         total = len(person.samples)
-    emit(args, {"name": args.name, "added": len(samples), "samples": total},
-         f"enrolled {args.name}: {len(samples)} new sample(s), {total} in all")
+    emit(args, {"name": name, "added": len(samples), "samples": total},
+         f"enrolled {name}: {len(samples)} new sample(s), {total} in all")
     return 0
 
 
 def cmd_import(ctx: KioskContext, args) -> int:
     from kiosk.enrollment import people_folders, samples_from_photos
-    from kiosk.gallery import add_samples
+    from kiosk.gallery import add_samples, person_name
     report = []
-    for name, photos in people_folders(args.dir).items():
+    for folder, photos in people_folders(args.dir).items():
+        try:
+            name = person_name(folder)
+        except GalleryError as exc:   # this folder is skipped, the others enrolled
+            print(f"skipped {args.dir / folder}: {exc}", file=sys.stderr)
+            report.append({"name": folder, "added": 0, "skipped": len(photos)})
+            continue
         samples, rejected = samples_from_photos(ctx.engine, name, list(progress(photos, name)),
                                                 ctx.load_index(), ctx.settings.threshold)
         for r in rejected:
@@ -104,20 +111,27 @@ def cmd_import(ctx: KioskContext, args) -> int:
 
 
 def cmd_people(ctx: KioskContext, args) -> int:
+    from kiosk.event_spool import purge_person
     from kiosk.gallery import delete_person, list_people, rename_person
     action = args.action or "list"
+    # Said only once the transaction has committed: a commit refused by a full
+    # disk raises instead, and nothing is reported as done that was not.
     with ctx.sessions.begin() as session:
         if action == "rename":
-            rename_person(session, args.old, args.new)
-            emit(args, {"renamed": args.old, "to": args.new}, f"renamed {args.old} to {args.new}")
+            new = rename_person(session, args.old, args.new).name
         elif action == "delete":
-            count = delete_person(session, args.name)
-            emit(args, {"deleted": args.name, "samples": count},
-                 f"deleted {args.name} and {count} face sample(s)")
+            deleted = delete_person(session, args.name)
         else:
             people = list_people(session)
-            emit(args, {"people": [{"name": p.name, "samples": p.samples} for p in people]},
-                 "\n".join(f"{p.name}\t{p.samples} sample(s)" for p in people) or "nobody enrolled")
+    if action == "rename":
+        emit(args, {"renamed": args.old, "to": new}, f"renamed {args.old} to {new}")
+    elif action == "delete":
+        emit(args, {"deleted": deleted.name, "samples": deleted.samples},
+             f"deleted {deleted.name} and {deleted.samples} face sample(s)")
+        purge_person(ctx.spool_path.parent, deleted.id)
+    else:
+        emit(args, {"people": [{"name": p.name, "samples": p.samples} for p in people]},
+             "\n".join(f"{p.name}\t{p.samples} sample(s)" for p in people) or "nobody enrolled")
     return 0
 
 

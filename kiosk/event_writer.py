@@ -46,7 +46,8 @@ class EventWriter:
             self._write(list(self.pending))
         except IntegrityError:
             # One event refers to a person deleted meanwhile: write the others,
-            # that one under its name without the link, rather than block the log.
+            # that one under its name without the link or the face crop (as the
+            # deletion did to their logged events), rather than block the log.
             try:
                 while self.pending:
                     self._write_alone(self.pending[0])
@@ -77,8 +78,8 @@ class EventWriter:
     def _write_alone(self, event: NewEvent) -> None:
         try:
             self._write([event])
-        except IntegrityError:
-            self._write([replace(event, person_id=None)])
+        except IntegrityError:   # the person was deleted: their crop goes with them
+            self._write([replace(event, person_id=None, snapshot_jpeg=None)])
 
     def _failed(self, exc: Exception, new: list[NewEvent], rewrite: bool) -> str:
         # Counted from the failure, not the attempt: a locked database takes

@@ -3,8 +3,12 @@ non-zero exit, and nothing written (real models, real photos, real SQLite)."""
 
 import json
 import shutil
+import sqlite3
+from contextlib import contextmanager
 
 import cv2
+import pytest
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
 from test_cli import kiosk  # noqa: F401  (the fixture)
 from test_images import png_declaring
@@ -44,3 +48,38 @@ def test_json_boxes_are_in_the_original_images_pixels(kiosk, faces_dir, tmp_path
     # The detector ran on a 2000-px copy of big.jpg, about as sharp as the
     # 1920-px original: the box agrees to within a few per cent of its width.
     assert code == 0 and all(abs(b - e) <= 0.03 * expected[2] for b, e in zip(found, expected)), (found, expected)
+
+
+def test_a_bad_name_is_one_line_and_writes_nothing(kiosk, faces_dir):  # noqa: F811
+    obama = faces_dir / "people" / "obama" / "obama.jpg"
+    for name, words in (("Ada\nnobody\t9 sample(s)", "control character (U+000A)"),
+                        ("A" * 10_000, "at most 100")):
+        code, _, err = kiosk("enroll", name, obama)
+        assert code == 1 and words in err and err.count("\n") == 1
+    assert kiosk("enroll", "Zoe\u0308", obama)[0] == 0            # "Zoë", decomposed
+    code, out, err = kiosk("people", "rename", "Zo\u00eb", "Zoë\n")  # composed; a trailing newline is trimmed
+    assert code == 0 and json.loads(out) == {"renamed": "Zoë", "to": "Zoë"}
+    code, _, err = kiosk("people", "rename", "Zoë", "Zoë\rB")
+    assert code == 1 and "U+000D" in err and err.count("\n") == 1
+    assert json.loads(kiosk("people")[1]) == {"people": [{"name": "Zo\u00eb", "samples": 1}]}
+
+
+def test_people_delete_says_nothing_was_deleted_when_the_commit_fails(kiosk, faces_dir, tmp_path):  # noqa: F811
+    assert kiosk("enroll", "obama", faces_dir / "people" / "obama" / "obama.jpg")[0] == 0
+    with refused_commits():
+        code, out, err = kiosk("people", "delete", "obama")
+    assert code == 1 and out == "" and "database or disk is full" in err and err.count("\n") == 1
+    assert json.loads(kiosk("people")[1]) == {"people": [{"name": "obama", "samples": 1}]}
+    code, out, _ = kiosk("people", "delete", "obama")
+    assert code == 0 and json.loads(out) == {"deleted": "obama", "samples": 1}
+
+
+@contextmanager
+def refused_commits():
+    """A fake fault: every SQLite COMMIT fails as it does on a full disk (a
+    real full disk needs a small filesystem mounted, which needs root)."""
+    def full_disk(_dialect, _dbapi_connection):
+        raise sqlite3.OperationalError("database or disk is full")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SQLiteDialect_pysqlite, "do_commit", full_disk)
+        yield
