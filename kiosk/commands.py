@@ -6,12 +6,13 @@ import json
 import sys
 from datetime import datetime, timezone
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from kiosk import config
 from kiosk.calibrate import CalibrationError
 from kiosk.context import KioskContext
-from kiosk.db import SchemaError
+from kiosk.db import BUSY_TIMEOUT_MS, SchemaError
 from kiosk.enrollment import EnrollmentError
 from kiosk.gallery import GalleryError
 from kiosk.images import ImageError
@@ -39,9 +40,20 @@ def run(args, extra_commands: dict) -> int:
         return handler(ctx, args) or 0
     except OperationalError as exc:
         # One line: PostgreSQL's messages come with hint and detail lines.
-        raise DatabaseError("database error: " + " ".join(str(exc.orig).split())) from exc
+        reason = " ".join(str(exc.orig).split())
+        if "locked" in reason:
+            reason += f" (another program is using it; gave up after {BUSY_TIMEOUT_MS // 1000} s)"
+        raise DatabaseError(f"database error: {database_name(ctx.db_url)}: {reason}") from exc
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+        raise DatabaseError(f"database error: {database_name(ctx.db_url)}: {exc.__class__.__name__}: {exc}") from exc
+
+
+def database_name(url: str) -> str:
+    """The gallery as a person knows it: the SQLite file, or the PostgreSQL URL without its password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or "(in memory)"
+    return parsed.render_as_string(hide_password=True)
 
 
 def emit(args, payload: dict, text: str) -> None:
@@ -111,8 +123,7 @@ def cmd_import(ctx: KioskContext, args) -> int:
 
 
 def cmd_people(ctx: KioskContext, args) -> int:
-    from kiosk.event_spool import purge_person
-    from kiosk.gallery import delete_person, list_people, rename_person
+    from kiosk.gallery import delete_person, erase_traces, list_people, rename_person
     action = args.action or "list"
     # Said only once the transaction has committed: a commit refused by a full
     # disk raises instead, and nothing is reported as done that was not.
@@ -128,7 +139,7 @@ def cmd_people(ctx: KioskContext, args) -> int:
     elif action == "delete":
         emit(args, {"deleted": deleted.name, "samples": deleted.samples},
              f"deleted {deleted.name} and {deleted.samples} face sample(s)")
-        purge_person(ctx.spool_path.parent, deleted.id)
+        erase_traces(ctx.sessions, ctx.spool_path.parent, deleted)
     else:
         emit(args, {"people": [{"name": p.name, "samples": p.samples} for p in people]},
              "\n".join(f"{p.name}\t{p.samples} sample(s)" for p in people) or "nobody enrolled")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk.db import AccessEvent, FaceSample, GalleryState, Person
+from kiosk.db import AccessEvent, FaceSample, GalleryState, Person, checkpoint
+from kiosk.event_spool import purge_person
 
 
 class GalleryError(ValueError):
@@ -158,6 +160,15 @@ def delete_person(session: Session, name: str) -> DeletedPerson:
     session.delete(person)
     session.flush()
     return deleted
+
+
+def erase_traces(sessions: sessionmaker, spool_dir: Path, deleted: DeletedPerson) -> int:
+    """Once a deletion has committed: the person's crops in events still
+    spooled in spool_dir are blanked, and no old copy of their pages stays in
+    the SQLite file or its log. Returns the number of spooled crops removed."""
+    removed = purge_person(spool_dir, deleted.id)
+    checkpoint(sessions)
+    return removed
 
 
 def bump_gallery_version(session: Session) -> None:

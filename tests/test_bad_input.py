@@ -4,12 +4,14 @@ non-zero exit, and nothing written (real models, real photos, real SQLite)."""
 import json
 import shutil
 import sqlite3
+import time
 from contextlib import contextmanager
 
 import cv2
 import pytest
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
+from kiosk.db import engine_of, open_database
 from test_cli import kiosk  # noqa: F401  (the fixture)
 from test_images import png_declaring
 
@@ -83,3 +85,22 @@ def refused_commits():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SQLiteDialect_pysqlite, "do_commit", full_disk)
         yield
+
+
+def test_a_locked_gallery_not_in_wal_mode_is_one_line_within_seconds(kiosk, db_url):  # noqa: F811
+    """Each WAL switch retry used to wait the busy timeout: 50 tries, minutes."""
+    engine_of(open_database(db_url)).dispose()          # a gallery, no connection left open
+    path = db_url.removeprefix("sqlite:///")
+    other = sqlite3.connect(path, isolation_level=None)  # another program, in rollback-journal mode
+    other.execute("PRAGMA journal_mode=DELETE")
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        code, out, err = kiosk("people")
+        waited = time.monotonic() - started
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert f"{path}: database is locked (another program is using it; gave up after 5 s)" in err
+    assert waited < 30, waited

@@ -224,3 +224,28 @@ def test_two_doors_enrolling_one_new_name_make_one_person(sessions):
     with sessions.begin() as s:
         assert [(p.name, p.samples) for p in list_people(s)] == [("Ada", 2)]
         assert gallery_version(s) == 2
+
+
+def test_a_deleted_persons_face_crops_are_gone_from_the_sqlite_file(db_url, tmp_path):
+    """secure_delete zeroes the freed pages and erase_traces empties the
+    write-ahead log, while the kiosk's connections stay open."""
+    from kiosk.db import AccessEvent
+    from kiosk.gallery import erase_traces
+    from kiosk.images import encode_jpeg
+    crop = encode_jpeg(np.random.default_rng(7).integers(0, 255, (160, 160, 3), dtype=np.uint8))
+    snapshot = encode_jpeg(np.random.default_rng(8).integers(0, 255, (160, 160, 3), dtype=np.uint8))
+    sessions = open_database(db_url)
+    with sessions.begin() as s:
+        ada = add_samples(s, "Ada", [NewSample(unit(1), crop, 0.9)], MODEL)
+        add_samples(s, "Bob", [sample(2)], MODEL)
+        append_event(s, NewEvent(GRANTED, ada.id, "Ada", 0.2, snapshot, "door-1"))
+    files = [tmp_path / "gallery.db", tmp_path / "gallery.db-wal"]
+    sessions.kw["bind"].dispose()   # the crops reach the file itself, not only the log
+    assert all(any(blob[100:400] in f.read_bytes() for f in files if f.exists()) for blob in (crop, snapshot))
+    with sessions.begin() as s:
+        deleted = delete_person(s, "Ada")
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(AccessEvent)) == 1   # a connection stays open
+        erase_traces(sessions, tmp_path, deleted)
+        for blob in (crop, snapshot):
+            assert not any(blob[100:400] in f.read_bytes() for f in files if f.exists())

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListView, QLi
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk import admin_auth, event_spool, gallery
+from kiosk import admin_auth, gallery
 from ui.frames import jpeg_pixmap
 
 THUMBNAIL = QSize(96, 96)
@@ -103,7 +103,7 @@ class PeopleTab(QWidget):
                                lambda d: f"{d.name} ({d.samples} samples)")
         if deleted:
             if self._spool_dir is not None:
-                event_spool.purge_person(self._spool_dir, deleted.id)
+                gallery.erase_traces(self._sessions, self._spool_dir, deleted)
             self._changed()
         return deleted is not None
 
