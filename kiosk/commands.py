@@ -236,7 +236,13 @@ def _local_time(text: str | None) -> datetime | None:
 
 
 def cmd_log(ctx: KioskContext, args) -> int:
-    from kiosk.access_log import LogFilter, list_events, write_csv
+    from kiosk.access_log import LogFilter, list_events, purge_snapshots, write_csv
+    if args.action == "purge":
+        days = ctx.settings.snapshot_retention_days
+        blanked = purge_snapshots(ctx.sessions, days)
+        emit(args, {"blanked": blanked, "retention_days": days},
+             f"blanked {blanked} snapshot(s) older than {days} days")
+        return 0
     where = LogFilter(name=args.name, decision=args.decision,
                       since=_local_time(args.since), until=_local_time(args.until))
     with ctx.sessions.begin() as session:

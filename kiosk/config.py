@@ -39,6 +39,9 @@ class Settings:
     kiosk_id: str = "door-1"
     camera: str = "0"
     mute: bool = False
+    # Access-log snapshots (face crops, strangers' too) older than this are
+    # blanked; the log rows themselves stay.
+    snapshot_retention_days: int = 30
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -73,7 +76,19 @@ def load_settings(path: Path | None = None) -> Settings:
     settings = Settings(**values)
     if not 1 <= settings.vote_k <= settings.vote_n:
         raise ConfigError(f"{path}: need 1 <= vote_k <= vote_n, got {settings.vote_k} and {settings.vote_n}")
+    check_retention(settings, path)
     return settings
+
+
+RETENTION_DAYS = range(1, 3651)   # a day to ten years
+
+
+def check_retention(settings: Settings, path: Path) -> None:
+    """ConfigError naming the key and its range when snapshot_retention_days is outside it."""
+    days = settings.snapshot_retention_days
+    if days not in RETENTION_DAYS:
+        raise ConfigError(f"{path}: snapshot_retention_days must be {RETENTION_DAYS.start}.."
+                          f"{RETENTION_DAYS.stop - 1}, not {days}")
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:

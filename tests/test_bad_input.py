@@ -1,17 +1,22 @@
-"""Bad input at the command line: one line naming the file or setting, a
-non-zero exit, and nothing written (real models, real photos, real SQLite)."""
+"""Bad input and faults at the command line: one line naming the file or
+setting, a non-zero exit, and nothing written; and what is kept, for how long
+(real models, real photos, real SQLite)."""
 
 import json
 import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 
 import cv2
 import pytest
+from sqlalchemy import select
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
-from kiosk.db import engine_of, open_database
+from kiosk.access_log import DENIED, NewEvent, append_event
+from kiosk.db import AccessEvent, engine_of, open_database, utc_now
+from kiosk.event_writer import BackgroundWriter, EventWriter
 from test_cli import kiosk  # noqa: F401  (the fixture)
 from test_images import png_declaring
 
@@ -104,3 +109,44 @@ def test_a_locked_gallery_not_in_wal_mode_is_one_line_within_seconds(kiosk, db_u
     assert code == 1 and out == "" and err.count("\n") == 1
     assert f"{path}: database is locked (another program is using it; gave up after 5 s)" in err
     assert waited < 30, waited
+
+
+def log_with_snapshots(db_url: str, ages_in_days: list[float]) -> None:
+    sessions = open_database(db_url)
+    with sessions.begin() as s:
+        for n, age in enumerate(ages_in_days):
+            append_event(s, NewEvent(DENIED, None, None, None, b"crop-%d" % n, "door-1",
+                                     time=utc_now() - timedelta(days=age)))
+    engine_of(sessions).dispose()
+
+
+def snapshots(db_url: str) -> list[bytes | None]:
+    sessions = open_database(db_url)
+    with sessions.begin() as s:
+        found = [e.snapshot for e in s.scalars(select(AccessEvent).order_by(AccessEvent.id))]
+    engine_of(sessions).dispose()
+    return found
+
+
+def test_log_purge_blanks_snapshots_past_the_retention_and_keeps_the_rows(kiosk, db_url, tmp_path):  # noqa: F811
+    log_with_snapshots(db_url, [400, 31, 29, 0])
+    code, out, _ = kiosk("log", "purge")
+    assert code == 0 and json.loads(out) == {"blanked": 2, "retention_days": 30}
+    assert snapshots(db_url) == [None, None, b"crop-2", b"crop-3"]
+    (tmp_path / "kiosk.json").write_text('{"snapshot_retention_days": 0}')
+    code, out, err = kiosk("log", "purge")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "kiosk.json: snapshot_retention_days must be 1..3650, not 0" in err
+    assert snapshots(db_url) == [None, None, b"crop-2", b"crop-3"]
+
+
+def test_a_running_kiosks_log_writer_applies_the_retention_at_start(db_url):
+    log_with_snapshots(db_url, [45, 2])
+    writer = BackgroundWriter(EventWriter(open_database(db_url)), snapshot_retention_days=7)
+    try:
+        deadline = time.monotonic() + 10
+        while snapshots(db_url)[0] is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        writer.close()
+    assert snapshots(db_url) == [None, b"crop-1"]
