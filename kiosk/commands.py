@@ -139,7 +139,12 @@ def cmd_people(ctx: KioskContext, args) -> int:
     elif action == "delete":
         emit(args, {"deleted": deleted.name, "samples": deleted.samples},
              f"deleted {deleted.name} and {deleted.samples} face sample(s)")
-        erase_traces(ctx.sessions, ctx.spool_path.parent, deleted)
+        try:
+            erase_traces(ctx.sessions, ctx.spool_path.parent, deleted)
+        except OSError as exc:   # the deletion stands; the spool file needs a hand
+            print(f"kiosk people: {exc.filename}: could not blank {deleted.name}'s spooled snapshots "
+                  f"({exc.strerror or exc})", file=sys.stderr)
+            return 1
     else:
         emit(args, {"people": [{"name": p.name, "samples": p.samples} for p in people]},
              "\n".join(f"{p.name}\t{p.samples} sample(s)" for p in people) or "nobody enrolled")

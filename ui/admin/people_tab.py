@@ -102,9 +102,13 @@ class PeopleTab(QWidget):
         deleted = self._change("delete", lambda s: gallery.delete_person(s, name),
                                lambda d: f"{d.name} ({d.samples} samples)")
         if deleted:
-            if self._spool_dir is not None:
-                gallery.erase_traces(self._sessions, self._spool_dir, deleted)
             self._changed()
+            if self._spool_dir is not None:
+                try:
+                    gallery.erase_traces(self._sessions, self._spool_dir, deleted)
+                except (OSError, OperationalError) as exc:   # the deletion stands
+                    self.message.setText(f"{deleted.name} deleted, but their spooled snapshots "
+                                         f"could not be blanked ({exc})")
         return deleted is not None
 
     def _change(self, action: str, write: Callable[[Session], T], detail: Callable[[T], str]) -> T | None:
