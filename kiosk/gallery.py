@@ -87,8 +87,14 @@ def embedding_from_bytes(blob: bytes) -> np.ndarray:
 
 
 def find_person(session: Session, name: str) -> Person | None:
-    # As stored: a name typed with combining accents still finds its person.
-    return session.scalars(select(Person).where(Person.name == normal_form(name))).one_or_none()
+    """The person called name as typed or as stored (NFC: a name typed with
+    combining accents still finds its person; a name stored exactly as typed by
+    an older version, before names were normalised, is found as it is)."""
+    for candidate in dict.fromkeys((name, normal_form(name))):
+        person = session.scalars(select(Person).where(Person.name == candidate)).one_or_none()
+        if person is not None:
+            return person
+    return None
 
 
 def get_person(session: Session, name: str) -> Person:

@@ -38,9 +38,12 @@ def test_an_image_bomb_is_refused_and_the_batch_goes_on(kiosk, faces_dir, tmp_pa
     folders = tmp_path / "photos"
     shutil.copytree(faces_dir / "people" / "biden", folders / "biden")
     shutil.copy(bomb, folders / "biden" / "bomb.png")
+    shutil.copytree(faces_dir / "people" / "rose_leslie", folders / ("R" * 101))   # a name too long
     code, out, err = kiosk("import", folders)
-    assert code == 0 and "bomb.png: 33000 x 33000 pixels" in err
-    assert json.loads(out)["people"] == [{"name": "biden", "added": 2, "skipped": 1}]
+    assert code == 0 and "bomb.png: 33000 x 33000 pixels" in err and "at most 100" in err
+    assert json.loads(out)["people"] == [{"name": "R" * 101, "added": 0, "skipped": 2},
+                                         {"name": "biden", "added": 2, "skipped": 1}]
+    assert [p["name"] for p in json.loads(kiosk("people")[1])["people"]] == ["biden", "obama"]
 
 
 def test_json_boxes_are_in_the_original_images_pixels(kiosk, faces_dir, tmp_path):  # noqa: F811

@@ -92,6 +92,16 @@ def test_a_name_typed_two_ways_is_one_person(sessions):
         assert [(p.name, p.samples) for p in list_people(s)] == [("Zoë B.", 2)]
 
 
+def test_a_name_stored_before_names_were_checked_can_still_be_renamed(sessions):
+    with sessions.begin() as s:
+        s.add(Person(name="Zoe\u0308\nfake line"))   # as an older version stored it
+    with sessions.begin() as s:
+        rename_person(s, "Zoe\u0308\nfake line", "Zoe\u0308")
+    with sessions.begin() as s:
+        assert [p.name for p in list_people(s)] == ["Zo\u00eb"]
+        assert delete_person(s, "Zoe\u0308").name == "Zo\u00eb"
+
+
 @pytest.mark.parametrize("typed, words", [
     ("Ada\nBob\t2 sample(s)", "control character (U+000A)"),
     ("Ada\u2028Bob", "control character (U+2028)"),
