@@ -41,7 +41,7 @@ def run(args, extra_commands: dict) -> int:
     except OperationalError as exc:
         # One line: PostgreSQL's messages come with hint and detail lines.
         reason = " ".join(str(exc.orig).split())
-        if "locked" in reason:
+        if reason == "database is locked":   # SQLite's words
             reason += f" (another program is using it; gave up after {BUSY_TIMEOUT_MS // 1000} s)"
         raise DatabaseError(f"database error: {database_name(ctx.db_url)}: {reason}") from exc
     except SQLAlchemyError as exc:

@@ -18,8 +18,9 @@ MAX_SIDE = 2000
 # decode, and a face needs far less: everything is shrunk to MAX_SIDE anyway.
 MAX_PIXELS = 50_000_000
 # The same budget inside OpenCV, for formats whose header is not read here
-# (WebP, TIFF, ...). OpenCV reads it once, at its first decode, so it is set
-# before cv2 is imported (an explicit setting in the environment wins).
+# (WebP, TIFF, ...): OpenCV reads it once, at the process's first decode, so
+# it is set here, before this module imports cv2 (a value already in the
+# environment wins).
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_PIXELS))
 
 import cv2  # noqa: E402  (after the budget above)
