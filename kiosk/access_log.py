@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import IO, Iterable, Iterator
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk.db import AccessEvent
+from kiosk.db import AccessEvent, checkpoint, utc_now
 
 PAGE = 200
 EXPORT_PAGE = 1000
@@ -49,6 +49,25 @@ def append_event(session: Session, new: NewEvent) -> AccessEvent:
     session.add(row)
     session.flush()
     return row
+
+
+def blank_old_snapshots(session: Session, before: datetime) -> int:
+    """Blank the snapshot of every event logged before `before` (the rows stay,
+    as the record of what the door decided). Returns how many were blanked."""
+    blanked = session.execute(update(AccessEvent)
+                              .where(AccessEvent.time < before, AccessEvent.snapshot.is_not(None))
+                              .values(snapshot=None).execution_options(synchronize_session=False))
+    return blanked.rowcount
+
+
+def purge_snapshots(sessions: sessionmaker, retention_days: int, now: datetime | None = None) -> int:
+    """Apply the snapshot retention (Settings.snapshot_retention_days) in one
+    transaction; blanked crops then leave the SQLite file too. Returns the count."""
+    with sessions.begin() as session:
+        blanked = blank_old_snapshots(session, (now or utc_now()) - timedelta(days=retention_days))
+    if blanked:
+        checkpoint(sessions)
+    return blanked
 
 
 def _filtered(query: Select, where: LogFilter) -> Select:

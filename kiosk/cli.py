@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log", action="store_true", help="write the decisions to the access log")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
 
-    p = sub.add_parser("log", help="show or export the access log")
+    p = sub.add_parser("log", help="show or export the access log; `log purge` applies the snapshot retention")
+    log_actions = p.add_subparsers(dest="action", metavar="ACTION")
+    log_actions.add_parser("purge", help="blank the snapshots older than the settings' snapshot_retention_days")
     p.add_argument("--name", help="only names containing this")
     p.add_argument("--decision", choices=["granted", "denied"])
     p.add_argument("--since", help="from this date/time (ISO, local time)")

@@ -6,12 +6,13 @@ import json
 import sys
 from datetime import datetime, timezone
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from kiosk import config
 from kiosk.calibrate import CalibrationError
 from kiosk.context import KioskContext
-from kiosk.db import SchemaError
+from kiosk.db import BUSY_TIMEOUT_MS, SchemaError
 from kiosk.enrollment import EnrollmentError
 from kiosk.gallery import GalleryError
 from kiosk.images import ImageError
@@ -40,9 +41,20 @@ def run(args, extra_commands: dict) -> int:
         return handler(ctx, args) or 0
     except OperationalError as exc:
         # One line: PostgreSQL's messages come with hint and detail lines.
-        raise DatabaseError("database error: " + " ".join(str(exc.orig).split())) from exc
+        reason = " ".join(str(exc.orig).split())
+        if reason == "database is locked":   # SQLite's words
+            reason += f" (another program is using it; gave up after {BUSY_TIMEOUT_MS // 1000} s)"
+        raise DatabaseError(f"database error: {database_name(ctx.db_url)}: {reason}") from exc
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+        raise DatabaseError(f"database error: {database_name(ctx.db_url)}: {exc.__class__.__name__}: {exc}") from exc
+
+
+def database_name(url: str) -> str:
+    """The gallery as a person knows it: the SQLite file, or the PostgreSQL URL without its password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or "(in memory)"
+    return parsed.render_as_string(hide_password=True)
 
 
 def emit(args, payload: dict, text: str) -> None:
@@ -70,10 +82,10 @@ def cmd_fetch_model(ctx: KioskContext, args) -> int:
 
 def cmd_enroll(ctx: KioskContext, args) -> int:
     from kiosk.enrollment import samples_from_photos
-    from kiosk.gallery import add_samples
+    from kiosk.gallery import add_samples, person_name
+    name = person_name(args.name)   # a bad name is refused before any photo is read
     index = ctx.load_index()
-    samples, rejected, notes = samples_from_photos(ctx.engine, args.name, args.images, index,
-                                                   ctx.thresholds(index))
+    samples, rejected, notes = samples_from_photos(ctx.engine, name, args.images, index, ctx.thresholds(index))
     for note in notes:
         print(note, file=sys.stderr)
     if rejected:
@@ -82,18 +94,24 @@ def cmd_enroll(ctx: KioskContext, args) -> int:
             print(r.reason, file=sys.stderr)
         raise EnrollmentError(f"nothing enrolled: {len(rejected)} of {len(args.images)} photos refused")
     with ctx.sessions.begin() as session:
-        person = add_samples(session, args.name, samples, ctx.engine.model_name)
+        person = add_samples(session, name, samples, ctx.engine.model_name)
         total = len(person.samples)
-    emit(args, {"name": args.name, "added": len(samples), "samples": total},
-         f"enrolled {args.name}: {len(samples)} new sample(s), {total} in all")
+    emit(args, {"name": name, "added": len(samples), "samples": total},
+         f"enrolled {name}: {len(samples)} new sample(s), {total} in all")
     return 0
 
 
 def cmd_import(ctx: KioskContext, args) -> int:
     from kiosk.enrollment import people_folders, samples_from_photos
-    from kiosk.gallery import add_samples
+    from kiosk.gallery import add_samples, person_name
     report = []
-    for name, photos in people_folders(args.dir).items():
+    for folder, photos in people_folders(args.dir).items():
+        try:
+            name = person_name(folder)
+        except GalleryError as exc:   # this folder is skipped, the others enrolled
+            print(f"skipped {args.dir / folder}: {exc}", file=sys.stderr)
+            report.append({"name": folder, "added": 0, "skipped": len(photos)})
+            continue
         index = ctx.load_index()
         samples, rejected, notes = samples_from_photos(ctx.engine, name, list(progress(photos, name)),
                                                        index, ctx.thresholds(index))
@@ -111,36 +129,47 @@ def cmd_import(ctx: KioskContext, args) -> int:
 
 
 def cmd_people(ctx: KioskContext, args) -> int:
-    from kiosk.gallery import delete_person, list_people, rename_person
+    from kiosk.gallery import delete_person, erase_traces, list_people, rename_person
     action = args.action or "list"
+    # Said only once the transaction has committed: a commit refused by a full
+    # disk raises instead, and nothing is reported as done that was not.
     with ctx.sessions.begin() as session:
         if action == "rename":
-            rename_person(session, args.old, args.new)
-            emit(args, {"renamed": args.old, "to": args.new}, f"renamed {args.old} to {args.new}")
+            new = rename_person(session, args.old, args.new).name
         elif action == "delete":
-            count = delete_person(session, args.name)
-            emit(args, {"deleted": args.name, "samples": count},
-                 f"deleted {args.name} and {count} face sample(s)")
+            deleted = delete_person(session, args.name)
         else:
             people = list_people(session)
-            point = ctx.operating_point(len(people))
-            emit(args, {"people": [{"name": p.name, "samples": p.samples} for p in people],
-                        "operating_point": {"threshold": round(point.threshold, 4), "fpir": point.fpir,
-                                            "overridden": point.overridden, "text": point.describe()}},
-                 "\n".join([*(f"{p.name}\t{p.samples} sample(s)" for p in people), point.describe()])
-                 if people else "nobody enrolled")
+    if action == "rename":
+        emit(args, {"renamed": args.old, "to": new}, f"renamed {args.old} to {new}")
+    elif action == "delete":
+        emit(args, {"deleted": deleted.name, "samples": deleted.samples},
+             f"deleted {deleted.name} and {deleted.samples} face sample(s)")
+        try:
+            erase_traces(ctx.sessions, ctx.spool_path.parent, deleted)
+        except OSError as exc:   # the deletion stands; the spool file needs a hand
+            print(f"kiosk people: {exc.filename}: could not blank {deleted.name}'s spooled snapshots "
+                  f"({exc.strerror or exc})", file=sys.stderr)
+            return 1
+    else:
+        point = ctx.operating_point(len(people))
+        emit(args, {"people": [{"name": p.name, "samples": p.samples} for p in people],
+                    "operating_point": {"threshold": round(point.threshold, 4), "fpir": point.fpir,
+                                        "overridden": point.overridden, "text": point.describe()}},
+             "\n".join([*(f"{p.name}\t{p.samples} sample(s)" for p in people), point.describe()])
+             if people else "nobody enrolled")
     return 0
 
 
 def cmd_identify(ctx: KioskContext, args) -> int:
-    from kiosk.images import load_rgb
+    from kiosk.images import load_photo
     from kiosk.report import image_json
     recognizer = ctx.recognizer()
     results, failed = [], 0
     for path in progress(args.images, "identify"):
         try:
-            faces = recognizer.identify(load_rgb(path))
-            results.append(image_json(str(path), faces, None))
+            photo = load_photo(path)
+            results.append(image_json(str(path), recognizer.identify(photo.rgb), None, photo.scale))
         except ImageError as exc:
             failed += 1
             results.append(image_json(str(path), None, str(exc)))
@@ -245,7 +274,13 @@ def _local_time(text: str | None) -> datetime | None:
 
 
 def cmd_log(ctx: KioskContext, args) -> int:
-    from kiosk.access_log import LogFilter, list_events, write_csv
+    from kiosk.access_log import LogFilter, list_events, purge_snapshots, write_csv
+    if args.action == "purge":
+        days = ctx.settings.snapshot_retention_days
+        blanked = purge_snapshots(ctx.sessions, days)
+        emit(args, {"blanked": blanked, "retention_days": days},
+             f"blanked {blanked} snapshot(s) older than {days} days")
+        return 0
     where = LogFilter(name=args.name, decision=args.decision,
                       since=_local_time(args.since), until=_local_time(args.until))
     with ctx.sessions.begin() as session:

@@ -44,6 +44,9 @@ class Settings:
     kiosk_id: str = "door-1"
     camera: str = "0"
     mute: bool = False
+    # Access-log snapshots (face crops, strangers' too) older than this are
+    # blanked; the log rows themselves stay.
+    snapshot_retention_days: int = 30
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -90,6 +93,7 @@ SETTING_RANGES = {
     "cooldown_s": (0.0, 86400.0),
     "vote_k": (1, 15),
     "vote_n": (1, 15),
+    "snapshot_retention_days": (1, 3650),   # a day to ten years
 }
 
 

@@ -136,6 +136,11 @@ V1_TABLES = frozenset({"person", "face_sample", "access_event", "admin_action", 
 SCHEMA_LOCK = 0x6B696F736B
 
 
+# How long a SQLite connection waits for a lock another program holds before
+# it gives up with "database is locked".
+BUSY_TIMEOUT_MS = 5000
+
+
 class SchemaError(RuntimeError):
     """The database is not a gallery this kiosk can use as it is; the message says why."""
 
@@ -240,16 +245,22 @@ def _sqlite_pragmas(dbapi_connection, record, foreign_keys: bool = True) -> None
     # Without this SQLite ignores ON DELETE CASCADE: a deleted person would
     # leave their embeddings behind.
     cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # A deleted face crop is overwritten with zeros, not left in free pages
+    # (or the WAL) where a copy of the file would still hold it.
+    cursor.execute("PRAGMA secure_delete=ON")
     # The window reads the log while the recognizer writes it. Switching a new
-    # file to WAL needs it to itself and SQLite does not wait for that (no
-    # busy_timeout), so doors opening a new gallery at once retry briefly.
-    for attempt in range(50):
+    # file to WAL needs it to itself and SQLite does not always wait for that
+    # (a busy handler is not called for every lock it needs), so doors opening
+    # a new gallery at once retry briefly; a file held by another program
+    # waits busy_timeout at each try, so the retries share one deadline.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
             break
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == 49:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
                 raise
             time.sleep(0.1)
     cursor.close()
@@ -257,6 +268,17 @@ def _sqlite_pragmas(dbapi_connection, record, foreign_keys: bool = True) -> None
 
 def _sqlite_pragmas_no_fk(dbapi_connection, record) -> None:
     _sqlite_pragmas(dbapi_connection, record, foreign_keys=False)
+
+
+def checkpoint(factory: sessionmaker) -> None:
+    """After deleting face images from a SQLite gallery: copy the write-ahead log
+    into the file and empty it, so neither keeps the old pages (secure_delete
+    zeroes them only in the new copy). Best effort: a reader holding an old
+    snapshot lets it finish later, at SQLite's own next checkpoint."""
+    engine = engine_of(factory)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def engine_of(factory: sessionmaker) -> Engine:

@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import os
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from kiosk.access_log import NewEvent
 from kiosk.files import write_atomically
 
 log = logging.getLogger("kiosk.log")
+
+# Every kiosk's spool file in a folder (KioskContext names them events-<kiosk_id>.spool.jsonl).
+SPOOL_FILES = "events-*.spool.jsonl"
 
 
 def _to_json(event: NewEvent) -> str:
@@ -66,3 +70,21 @@ class EventSpool:
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def purge_person(folder: Path, person_id: int) -> int:
+    """Blank the face crop, and drop the link, of every spooled event of a
+    person just deleted, in the spool files of all kiosks kept in folder; the
+    events stay, under their name, as deleted people's log rows do. Returns
+    how many crops were removed. (A running kiosk's writer drops them from
+    memory itself when it writes them: kiosk.event_writer.)"""
+    removed = 0
+    for path in sorted(Path(folder).glob(SPOOL_FILES)):
+        spool = EventSpool(path)
+        events = spool.load()
+        theirs = [e for e in events if e.person_id == person_id]
+        if theirs:
+            spool.replace([replace(e, person_id=None, snapshot_jpeg=None) if e.person_id == person_id else e
+                           for e in events])
+            removed += sum(1 for e in theirs if e.snapshot_jpeg)
+    return removed

@@ -14,13 +14,14 @@ from dataclasses import replace
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from kiosk.access_log import NewEvent, append_event
+from kiosk.access_log import NewEvent, append_event, purge_snapshots
 from kiosk.event_spool import EventSpool
 
 log = logging.getLogger("kiosk.log")
 
 MAX_PENDING = 10_000  # about a week of a busy door; beyond that the oldest go first
 RETRY_EVERY_S = 2.0   # while events wait, how often flush() tries the database again
+PURGE_EVERY_S = 3600.0  # how often a running kiosk applies the snapshot retention
 
 
 class EventWriter:
@@ -46,7 +47,8 @@ class EventWriter:
             self._write(list(self.pending))
         except IntegrityError:
             # One event refers to a person deleted meanwhile: write the others,
-            # that one under its name without the link, rather than block the log.
+            # that one under its name without the link or the face crop (as the
+            # deletion did to their logged events), rather than block the log.
             try:
                 while self.pending:
                     self._write_alone(self.pending[0])
@@ -77,8 +79,8 @@ class EventWriter:
     def _write_alone(self, event: NewEvent) -> None:
         try:
             self._write([event])
-        except IntegrityError:
-            self._write([replace(event, person_id=None)])
+        except IntegrityError:   # the person was deleted: their crop goes with them
+            self._write([replace(event, person_id=None, snapshot_jpeg=None)])
 
     def _failed(self, exc: Exception, new: list[NewEvent], rewrite: bool) -> str:
         # Counted from the failure, not the attempt: a locked database takes
@@ -100,12 +102,17 @@ class EventWriter:
 class BackgroundWriter:
     """The door's one log-writer thread, with EventWriter's append()/flush()
     interface: the recognizer hands events over and never waits for the
-    database (a locked SQLite file holds a writer for busy_timeout, 5 s)."""
+    database (a locked SQLite file holds a writer for busy_timeout, 5 s).
+
+    Given snapshot_retention_days, the same thread also blanks older log
+    snapshots: at start, then every PURGE_EVERY_S."""
 
     _STOP = object()
 
-    def __init__(self, writer: EventWriter):
+    def __init__(self, writer: EventWriter, snapshot_retention_days: int | None = None):
         self.writer = writer
+        self.retention_days = snapshot_retention_days
+        self._next_purge = time.monotonic()
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="kiosk-log-writer", daemon=True)
         self._thread.start()
@@ -126,6 +133,7 @@ class BackgroundWriter:
 
     def _run(self) -> None:
         while True:
+            self._purge_if_due()
             try:
                 events = self._queue.get(timeout=RETRY_EVERY_S)
             except queue.Empty:
@@ -134,3 +142,15 @@ class BackgroundWriter:
             if events is self._STOP:
                 return
             self.writer.append(events)
+
+    def _purge_if_due(self) -> None:
+        if self.retention_days is None or time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + PURGE_EVERY_S
+        try:
+            blanked = purge_snapshots(self.writer.sessions, self.retention_days)
+        except SQLAlchemyError as exc:   # the database is away: again at the next hour
+            log.warning("old log snapshots not blanked: %s", getattr(exc, "orig", None) or exc)
+            return
+        if blanked:
+            log.info("blanked %d log snapshot(s) older than %d days", blanked, self.retention_days)

@@ -6,17 +6,50 @@ so an enrollment that fails half-way writes nothing.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk.db import AccessEvent, FaceSample, GalleryState, Person
+from kiosk.db import AccessEvent, FaceSample, GalleryState, Person, checkpoint
+from kiosk.event_spool import purge_person
 
 
 class GalleryError(ValueError):
     """A request the gallery refuses (unknown person, name taken); the message says which."""
+
+
+MAX_NAME_LENGTH = 100
+# Control characters (a newline would fake lines in `kiosk people`) and the
+# Unicode line and paragraph separators. Format characters (Cf) stay: the
+# zero-width joiners are part of how some scripts write names.
+_REFUSED_IN_NAMES = {"Cc", "Zl", "Zp"}
+
+
+def normal_form(typed: str) -> str:
+    """A typed name as names are compared: NFC, without surrounding spaces."""
+    return unicodedata.normalize("NFC", typed).strip()
+
+
+def person_name(typed: str) -> str:
+    """The name as the gallery stores it, or GalleryError saying why not: NFC
+    (so "Zoë" typed with a combining diaeresis is the same person as with the
+    precomposed letter), without surrounding spaces, no control characters, at
+    most MAX_NAME_LENGTH characters. Every write of a name goes through here."""
+    name = normal_form(typed)
+    if not name:
+        raise GalleryError("a person needs a name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise GalleryError(f"the name {name[:20]!r}... is {len(name)} characters long; "
+                           f"at most {MAX_NAME_LENGTH} are allowed")
+    bad = next((c for c in name if unicodedata.category(c) in _REFUSED_IN_NAMES), None)
+    if bad is not None:
+        raise GalleryError(f"the name {name!r} contains a control character (U+{ord(bad):04X}); "
+                           "a name is one line of text")
+    return name
 
 
 @dataclass(frozen=True)
@@ -54,7 +87,14 @@ def embedding_from_bytes(blob: bytes) -> np.ndarray:
 
 
 def find_person(session: Session, name: str) -> Person | None:
-    return session.scalars(select(Person).where(Person.name == name)).one_or_none()
+    """The person called name as typed or as stored (NFC: a name typed with
+    combining accents still finds its person; a name stored exactly as typed by
+    an older version, before names were normalised, is found as it is)."""
+    for candidate in dict.fromkeys((name, normal_form(name))):
+        person = session.scalars(select(Person).where(Person.name == candidate)).one_or_none()
+        if person is not None:
+            return person
+    return None
 
 
 def get_person(session: Session, name: str) -> Person:
@@ -66,9 +106,7 @@ def get_person(session: Session, name: str) -> Person:
 
 def add_samples(session: Session, name: str, samples: list[NewSample], model_name: str) -> Person:
     """Add samples to the person called name, creating the person if new."""
-    name = name.strip()
-    if not name:
-        raise GalleryError("a person needs a name")
+    name = person_name(name)
     if not samples:
         raise GalleryError(f"no face samples to enroll for {name!r}")
     bump_gallery_version(session)
@@ -103,29 +141,44 @@ def first_thumbnails(session: Session) -> dict[int, bytes]:
 
 
 def rename_person(session: Session, old: str, new: str) -> Person:
-    new = new.strip()
-    if not new:
-        raise GalleryError("a person needs a name")
+    new = person_name(new)
     bump_gallery_version(session)
     person = get_person(session, old)
-    if new != old and find_person(session, new) is not None:
+    if new != person.name and find_person(session, new) is not None:
         raise GalleryError(f"the name {new!r} is already enrolled")
     person.name = new
     return person
 
 
-def delete_person(session: Session, name: str) -> int:
+@dataclass(frozen=True)
+class DeletedPerson:
+    id: int
+    name: str
+    samples: int   # face samples deleted with them
+
+
+def delete_person(session: Session, name: str) -> DeletedPerson:
     """Delete a person with every embedding and face image of theirs, the access
     log's snapshots included (biometric data); the log rows stay, unlinked, as the
-    record of what the door decided. Returns the number of samples deleted."""
+    record of what the door decided. (Events still spooled on disk are purged
+    by kiosk.event_spool.purge_person, once this has committed.)"""
     bump_gallery_version(session)
     person = get_person(session, name)
-    count = len(person.samples)
+    deleted = DeletedPerson(person.id, person.name, len(person.samples))
     session.execute(update(AccessEvent).where(AccessEvent.person_id == person.id)
                     .values(snapshot=None, person_id=None))
     session.delete(person)
     session.flush()
-    return count
+    return deleted
+
+
+def erase_traces(sessions: sessionmaker, spool_dir: Path, deleted: DeletedPerson) -> int:
+    """Once a deletion has committed: the person's crops in events still
+    spooled in spool_dir are blanked, and no old copy of their pages stays in
+    the SQLite file or its log. Returns the number of spooled crops removed."""
+    removed = purge_person(spool_dir, deleted.id)
+    checkpoint(sessions)
+    return removed
 
 
 def bump_gallery_version(session: Session) -> None:

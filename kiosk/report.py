@@ -11,16 +11,19 @@ def _finite(value: float) -> float | None:
     return None if value is None or math.isinf(value) else round(float(value), 4)
 
 
-def face_json(face: RecognizedFace) -> dict:
-    x, y, w, h = face.face.box
+def face_json(face: RecognizedFace, scale: float = 1.0) -> dict:
+    """scale: the analysed image's pixels per pixel of the original (kiosk.images.Photo),
+    so the box is in the original's coordinates."""
+    x, y, w, h = (v / scale for v in face.face.box)
     return {"box": [round(x), round(y), round(w), round(h)],
             "confidence": round(float(face.face.detection.confidence), 4),
             "name": face.match.name,
             "distance": _finite(face.match.distance)}
 
 
-def image_json(image: str, faces: list[RecognizedFace] | None, error: str | None) -> dict:
-    return {"image": image, "error": error, "faces": [face_json(f) for f in faces or []]}
+def image_json(image: str, faces: list[RecognizedFace] | None, error: str | None,
+               scale: float = 1.0) -> dict:
+    return {"image": image, "error": error, "faces": [face_json(f, scale) for f in faces or []]}
 
 
 def frame_json(index: int, result: FrameResult) -> dict:

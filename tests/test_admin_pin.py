@@ -1,6 +1,7 @@
 """ui.admin.pin_dialog on a real SQLite file: first-run set, right, wrong, lock-out."""
 
 import pytest
+from PySide6.QtGui import QValidator
 from sqlalchemy import select
 
 from kiosk.admin_auth import MAX_FAILURES, pin_is_set, set_pin
@@ -90,3 +91,11 @@ def test_wrong_pins_lock_out_even_the_right_one(dialog, sessions):
     assert "locked" in fresh.message.text()
     with sessions.begin() as s:
         assert "lockout" in [a.action for a in s.scalars(select(AdminAction))]
+
+
+def test_the_pin_fields_take_only_ascii_digits(dialog):
+    d = dialog()
+    validator = d.pin_edit.validator()
+    assert validator.validate("482916", 6)[0] == QValidator.State.Acceptable
+    for typed in ("١٢٣٤٥٦", "48291a"):
+        assert validator.validate(typed, len(typed))[0] == QValidator.State.Invalid

@@ -37,6 +37,9 @@ def test_a_whole_number_is_accepted_for_a_decimal_setting(tmp_path):
     ({"greeting": "Hello"}, r"greeting must contain \{name\}"),
     ({"mute": 1}, "mute must be bool"),
     ({"treshold": 0.5}, "unknown setting"),
+    ({"snapshot_retention_days": 0}, r"snapshot_retention_days must be between 1 and 3650, not 0"),
+    ({"snapshot_retention_days": 3651}, r"snapshot_retention_days must be between 1 and 3650, not 3651"),
+    ({"snapshot_retention_days": 7.5}, "snapshot_retention_days must be int"),
     ([1, 2], "JSON object"),
 ])
 def test_a_bad_settings_file_is_refused_with_the_reason(tmp_path, values, words):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import time
+from dataclasses import replace
 
 import numpy as np
 from sqlalchemy import select
@@ -11,7 +13,7 @@ from helpers import impatient, write_locked
 
 from kiosk.access_log import GRANTED, NewEvent
 from kiosk.db import AccessEvent, open_database, utc_now
-from kiosk.event_spool import EventSpool
+from kiosk.event_spool import EventSpool, purge_person
 from kiosk.event_writer import BackgroundWriter, EventWriter
 from kiosk.images import encode_jpeg
 from kiosk.gallery import NewSample, add_samples, delete_person
@@ -87,3 +89,34 @@ def test_the_background_writer_never_makes_the_door_wait_for_a_locked_database(d
     finally:
         writer.close()
     assert names_in_log(sessions) == [f"visitor {i}" for i in range(5)]
+
+
+def test_a_deleted_persons_spooled_crops_go_with_them(db_url, tmp_path):
+    """Deleting a person blanks the crops of their events still waiting in the
+    spool files (this kiosk's and others' in the folder), and a writer that
+    still holds such an event writes it without its crop."""
+    sessions = impatient(open_database(db_url))
+    jpeg = encode_jpeg(np.full((160, 160, 3), 77, np.uint8))
+    vector = np.ones(128, np.float32) / np.sqrt(128)
+    with sessions.begin() as session:
+        gone = add_samples(session, "Gone", [NewSample(vector, b"", 1.0)], "m").id
+    theirs = NewEvent(GRANTED, gone, "Gone", 0.1, jpeg, "door-1", time=utc_now())
+    strangers_crop = encode_jpeg(np.full((160, 160, 3), 200, np.uint8))
+    stranger = NewEvent("denied", None, None, None, strangers_crop, "door-1", time=utc_now())
+    writer = EventWriter(sessions, EventSpool(tmp_path / "events-door-1.spool.jsonl"))
+    other_door = EventSpool(tmp_path / "events-door-2.spool.jsonl")
+    other_door.add([replace(theirs, kiosk_id="door-2")])
+    with write_locked(db_url):
+        assert writer.append([theirs, stranger])          # spooled: the database is locked
+    with sessions.begin() as session:
+        deleted = delete_person(session, "Gone")
+    assert purge_person(tmp_path, deleted.id) == 2
+    spooled = "".join(p.read_text() for p in tmp_path.glob("events-*.spool.jsonl"))
+    assert base64.b64encode(jpeg).decode() not in spooled
+    assert base64.b64encode(strangers_crop).decode() in spooled
+    assert [(e.name, e.person_id) for e in other_door.load()] == [("Gone", None)]
+    # The running writer still holds the event in memory: written without the crop.
+    assert writer.append([]) is None
+    with sessions.begin() as session:
+        rows = [(e.name, e.person_id, e.snapshot) for e in session.scalars(select(AccessEvent).order_by(AccessEvent.id))]
+    assert rows == [("Gone", None, None), (None, None, strangers_crop)]

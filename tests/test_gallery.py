@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from kiosk.access_log import DENIED, GRANTED, LogFilter, NewEvent, append_event, list_events, write_csv
 from kiosk.db import FaceSample, Person, open_database
 from kiosk.gallery import (GalleryError, NewSample, add_samples, delete_person, gallery_version,
-                           list_people, load_matrix, rename_person)
+                           list_people, load_matrix, person_name, rename_person)
 from kiosk.matcher import GalleryIndex
 
 MODEL = "test-model"
@@ -81,13 +81,53 @@ def test_rename_and_refusals(sessions):
         assert [p.name for p in list_people(s)] == ["Ada L.", "Bob"]
 
 
+def test_a_name_typed_two_ways_is_one_person(sessions):
+    composed, decomposed = "Zo\u00eb", "Zoe\u0308"     # "Zoë": one code point, or e + diaeresis
+    with sessions.begin() as s:
+        add_samples(s, decomposed, [sample(1)], MODEL)
+    with sessions.begin() as s:
+        add_samples(s, composed, [sample(2)], MODEL)
+        rename_person(s, decomposed, " Zoë B. ")
+    with sessions.begin() as s:
+        assert [(p.name, p.samples) for p in list_people(s)] == [("Zoë B.", 2)]
+
+
+def test_a_name_stored_before_names_were_checked_can_still_be_renamed(sessions):
+    with sessions.begin() as s:
+        s.add(Person(name="Zoe\u0308\nfake line"))   # as an older version stored it
+    with sessions.begin() as s:
+        rename_person(s, "Zoe\u0308\nfake line", "Zoe\u0308")
+    with sessions.begin() as s:
+        assert [p.name for p in list_people(s)] == ["Zo\u00eb"]
+        assert delete_person(s, "Zoe\u0308").name == "Zo\u00eb"
+
+
+@pytest.mark.parametrize("typed, words", [
+    ("Ada\nBob\t2 sample(s)", "control character (U+000A)"),
+    ("Ada\u2028Bob", "control character (U+2028)"),
+    ("A" * 10_000, "10000 characters long; at most 100"),
+    (" \t", "needs a name"),
+])
+def test_a_bad_name_is_refused_in_one_line_and_nothing_is_written(sessions, typed, words):
+    with sessions.begin() as s:
+        add_samples(s, "Ada", [sample(1)], MODEL)
+    for write in (lambda s: add_samples(s, typed, [sample(2)], MODEL), lambda s: rename_person(s, "Ada", typed)):
+        with pytest.raises(GalleryError) as info:
+            with sessions.begin() as s:
+                write(s)
+        assert words in str(info.value) and "\n" not in str(info.value) and len(str(info.value)) < 200
+    with sessions.begin() as s:
+        assert [(p.name, p.samples) for p in list_people(s)] == [("Ada", 1)]
+    assert person_name("A" * 100) == "A" * 100 and person_name("胡歌\u200d") == "胡歌\u200d"
+
+
 def test_delete_removes_embeddings_and_snapshots(sessions):
     with sessions.begin() as s:
         ada = add_samples(s, "Ada", [sample(1), sample(2)], MODEL)
         add_samples(s, "Bob", [sample(3)], MODEL)
         append_event(s, NewEvent(GRANTED, ada.id, "Ada", 0.2, b"face-jpeg", "door-1"))
     with sessions.begin() as s:
-        assert delete_person(s, "Ada") == 2
+        assert delete_person(s, "Ada").samples == 2
     assert count(sessions, FaceSample) == 1
     with sessions.begin() as s:
         (event,) = list_events(s)
@@ -194,3 +234,28 @@ def test_two_doors_enrolling_one_new_name_make_one_person(sessions):
     with sessions.begin() as s:
         assert [(p.name, p.samples) for p in list_people(s)] == [("Ada", 2)]
         assert gallery_version(s) == 2
+
+
+def test_a_deleted_persons_face_crops_are_gone_from_the_sqlite_file(db_url, tmp_path):
+    """secure_delete zeroes the freed pages and erase_traces empties the
+    write-ahead log, while the kiosk's connections stay open."""
+    from kiosk.db import AccessEvent
+    from kiosk.gallery import erase_traces
+    from kiosk.images import encode_jpeg
+    crop = encode_jpeg(np.random.default_rng(7).integers(0, 255, (160, 160, 3), dtype=np.uint8))
+    snapshot = encode_jpeg(np.random.default_rng(8).integers(0, 255, (160, 160, 3), dtype=np.uint8))
+    sessions = open_database(db_url)
+    with sessions.begin() as s:
+        ada = add_samples(s, "Ada", [NewSample(unit(1), crop, 0.9)], MODEL)
+        add_samples(s, "Bob", [sample(2)], MODEL)
+        append_event(s, NewEvent(GRANTED, ada.id, "Ada", 0.2, snapshot, "door-1"))
+    files = [tmp_path / "gallery.db", tmp_path / "gallery.db-wal"]
+    sessions.kw["bind"].dispose()   # the crops reach the file itself, not only the log
+    assert all(any(blob[100:400] in f.read_bytes() for f in files if f.exists()) for blob in (crop, snapshot))
+    with sessions.begin() as s:
+        deleted = delete_person(s, "Ada")
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(AccessEvent)) == 1   # a connection stays open
+        erase_traces(sessions, tmp_path, deleted)
+        for blob in (crop, snapshot):
+            assert not any(blob[100:400] in f.read_bytes() for f in files if f.exists())

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.images import ImageError, load_rgb
+from kiosk.images import ImageError, declared_size, load_photo, load_rgb
 
 
 def test_rgba_png_is_composited_to_rgb(faces_dir):
@@ -71,3 +71,60 @@ def test_bad_files_raise_one_clear_error(tmp_path, faces_dir, content):
 def test_missing_file(tmp_path):
     with pytest.raises(ImageError, match="missing.jpg"):
         load_rgb(tmp_path / "missing.jpg")
+
+
+def png_declaring(path, width: int, height: int):
+    """A small PNG whose header declares width x height (its pixel data is one
+    compressed empty row: whoever decodes it allocates the whole image first)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)   # 8-bit grayscale
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1))) + chunk(b"IEND", b""))
+    return path
+
+
+def jpeg_declaring(path, width: int, height: int):
+    """A real small JPEG with its start-of-frame rewritten to declare width x height."""
+    data = bytearray(cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8))[1].tobytes())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("make", [png_declaring, jpeg_declaring])
+def test_an_image_over_the_pixel_budget_is_refused_before_decoding(tmp_path, make):
+    # 33000 x 33000 made OpenCV abort with a traceback; 30000 x 30000 took 3.8 GB.
+    path = make(tmp_path / "bomb.img", 33000 if make is png_declaring else 30000, 30000)
+    with pytest.raises(ImageError) as info:
+        load_rgb(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and "over the limit of 50 megapixels" in message
+    assert "\n" not in message
+
+
+def test_a_real_image_over_the_budget_is_refused_and_one_under_it_loads(tmp_path):
+    cv2.imwrite(str(tmp_path / "big.png"), np.zeros((7100, 7100), np.uint8))    # 50.4 MP
+    cv2.imwrite(str(tmp_path / "fine.png"), np.zeros((7000, 7000), np.uint8))   # 49 MP
+    with pytest.raises(ImageError, match="7100 x 7100 pixels"):
+        load_rgb(tmp_path / "big.png")
+    assert load_rgb(tmp_path / "fine.png").shape == (2000, 2000, 3)
+
+
+def test_declared_size_reads_png_and_jpeg_headers(faces_dir):
+    photo = faces_dir / "people" / "obama" / "obama-1080p.jpg"
+    height, width = cv2.imread(str(photo)).shape[:2]
+    assert declared_size(photo.read_bytes()) == (width, height)
+    assert declared_size((faces_dir / "odd" / "obama_rgba_32bit.png").read_bytes()) is not None
+    assert declared_size(b"BM not a format read here") is None
+
+
+def test_load_photo_tells_the_scale_it_shrank_by(tmp_path):
+    cv2.imwrite(str(tmp_path / "wide.png"), np.zeros((1000, 4000, 3), np.uint8))
+    photo = load_photo(tmp_path / "wide.png")
+    assert photo.rgb.shape[:2] == (500, 2000) and photo.scale == 0.5
+    assert load_photo(tmp_path / "wide.png", max_side=4000).scale == 1.0

@@ -200,3 +200,16 @@ def test_capture_five_takes_five_checked_snapshots_from_the_live_picture(qtbot, 
     qtbot.waitUntil(lambda: panel.enroll.thumbnails.count() == 5, timeout=10_000)
     qtbot.wait(1000)                      # and no sixth
     assert panel.enroll.thumbnails.count() == 5 and len(panel.enroll.draft.samples) == 5
+
+
+def test_the_admin_panel_checks_names_as_the_command_line_does(panel, ctx, tmp_path):
+    enroll = panel.enroll
+    enroll.show_frame(standing_at_the_door(tmp_path, "biden.jpg"))
+    assert enroll.take_snapshot(), enroll.message.text()
+    enroll.name_edit.setText("Joe\u2028Biden")        # a line separator: one name, two lines
+    assert not enroll.save() and "U+2028" in enroll.message.text()
+    enroll.name_edit.setText("Zoe\u0308")              # "Zoë" with a combining diaeresis
+    assert enroll.save(), enroll.message.text()
+    assert "Zo\u00eb" in panel.people.names()
+    assert not panel.people.rename("Zo\u00eb", "Z" * 101)
+    assert "at most 100" in panel.people.message.text() and "Zo\u00eb" in panel.people.names()

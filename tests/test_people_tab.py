@@ -7,7 +7,9 @@ from PySide6.QtCore import Qt
 from sqlalchemy import func, select
 
 from helpers import PROJECT_DIR
+from kiosk.access_log import NewEvent
 from kiosk.db import AdminAction, FaceSample, Person, open_database
+from kiosk.event_spool import EventSpool
 from kiosk.gallery import NewSample, add_samples
 from kiosk.images import encode_jpeg, load_rgb
 from ui.admin.people_tab import PeopleTab
@@ -36,8 +38,8 @@ def sessions(db_url, crop_jpeg):
 
 
 @pytest.fixture
-def tab(qtbot, sessions):
-    tab = PeopleTab(sessions, "door-1")
+def tab(qtbot, sessions, tmp_path):
+    tab = PeopleTab(sessions, "door-1", spool_dir=tmp_path)
     qtbot.addWidget(tab)
     return tab
 
@@ -86,7 +88,11 @@ def test_rename_to_a_taken_name_is_refused_inline(qtbot, tab, sessions):
     assert actions(sessions) == [] and tab.names() == ["Obama", "Zoë"]
 
 
-def test_delete_removes_every_sample_and_is_recorded(qtbot, tab, sessions):
+def test_delete_removes_every_sample_and_is_recorded(qtbot, tab, sessions, tmp_path, crop_jpeg):
+    with sessions.begin() as s:
+        obama = s.scalar(select(Person.id).where(Person.name == "Obama"))
+    spool = EventSpool(tmp_path / "events-door-1.spool.jsonl")   # waiting from a database outage
+    spool.add([NewEvent("granted", obama, "Obama", 0.2, crop_jpeg, "door-1")])
     select_person(tab, "Obama")
     tab.confirm_delete = lambda parent, name: True
     with qtbot.waitSignal(tab.gallery_changed, timeout=2000):
@@ -96,6 +102,7 @@ def test_delete_removes_every_sample_and_is_recorded(qtbot, tab, sessions):
         assert s.scalar(select(func.count()).select_from(FaceSample)) == 1
     assert actions(sessions) == [("delete", "Obama (2 samples)")]
     assert tab.names() == ["Zoë"]
+    assert [(e.name, e.person_id, e.snapshot_jpeg) for e in spool.load()] == [("Obama", None, None)]
 
 
 def test_delete_not_confirmed_changes_nothing(qtbot, tab, sessions):

@@ -103,7 +103,8 @@ class KioskWindow(QWidget):
         # another door, the command line) through its own thread.
         self.sync = GallerySync(ctx.sessions, ctx.engine.model_name, on_index=self._gallery_changed)
         self._index = self.sync.load()
-        self.log_writer = BackgroundWriter(EventWriter(ctx.sessions, EventSpool(ctx.spool_path)))
+        self.log_writer = BackgroundWriter(EventWriter(ctx.sessions, EventSpool(ctx.spool_path)),
+                                           ctx.settings.snapshot_retention_days)
         self.recognition = RecognitionWorker(self._door(self.settings), self.mailbox)
         self.capture.frame.connect(self._on_frame)
         self.capture.status.connect(self._on_source_status)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QLis
 from kiosk.admin_auth import record_action
 from kiosk.context import KioskContext
 from kiosk.enrollment import IMAGE_SUFFIXES, EnrollmentDraft, EnrollmentError
-from kiosk.gallery import GalleryError, add_samples
+from kiosk.gallery import GalleryError, add_samples, normal_form, person_name
 from kiosk.video import Frame
 from ui.frames import to_qimage
 from ui.video_view import VideoView
@@ -136,12 +136,12 @@ class EnrollTab(QWidget):
     # ---- saving -------------------------------------------------------------------
 
     def save(self) -> bool:
-        name = self._name()
-        if not name:
+        if not self._name():
             return self._refuse("type the person's name first")
         if not self.draft.samples:
             return self._refuse("take at least one snapshot first")
         try:
+            name = person_name(self._name())
             self.draft.check_name(name)
             with self.ctx.sessions.begin() as session:
                 person = add_samples(session, name, self.draft.samples, self.ctx.engine.model_name)
@@ -162,7 +162,7 @@ class EnrollTab(QWidget):
     # ---- helpers ------------------------------------------------------------------
 
     def _name(self) -> str | None:
-        return self.name_edit.text().strip() or None
+        return normal_form(self.name_edit.text()) or None
 
     def _show_samples(self) -> None:
         self.thumbnails.clear()

@@ -25,7 +25,7 @@ class AdminPanel(QDialog):
         self.resize(900, 700)
         kiosk_id = ctx.settings.kiosk_id
         self.enroll = EnrollTab(ctx, kiosk_id)
-        self.people = PeopleTab(ctx.sessions, kiosk_id)
+        self.people = PeopleTab(ctx.sessions, kiosk_id, ctx.spool_path.parent)
         self.log = LogTab(ctx.sessions)
         self.settings = SettingsTab(ctx.settings, config_path, ctx.sessions, kiosk_id)
         self.tabs = QTabWidget()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
@@ -15,6 +17,7 @@ from kiosk import admin_auth, gallery
 from ui.frames import jpeg_pixmap
 
 THUMBNAIL = QSize(96, 96)
+T = TypeVar("T")
 
 
 def ask_new_name(parent: QWidget, old: str) -> str | None:
@@ -37,9 +40,11 @@ class PeopleTab(QWidget):
     gallery_changed = Signal()
     add_samples_requested = Signal(str)
 
-    def __init__(self, sessions: sessionmaker, kiosk_id: str, parent: QWidget | None = None):
+    def __init__(self, sessions: sessionmaker, kiosk_id: str, spool_dir: Path | None = None,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self._sessions, self._kiosk_id = sessions, kiosk_id
+        self._spool_dir = spool_dir   # where the kiosks' spooled access events are (purged on delete)
         self.ask_new_name: Callable[[QWidget, str], str | None] = ask_new_name
         self.confirm_delete: Callable[[QWidget, str], bool] = confirm_delete
         self.people = QListWidget(self, viewMode=QListView.ViewMode.IconMode, iconSize=THUMBNAIL,
@@ -87,27 +92,44 @@ class PeopleTab(QWidget):
         return item.data(Qt.ItemDataRole.UserRole) if item else None
 
     def rename(self, old: str, new: str) -> bool:
-        return self._change("rename", lambda s: f"{old} -> {gallery.rename_person(s, old, new).name}",
-                            select_name=new.strip())
+        renamed = self._change("rename", lambda s: gallery.rename_person(s, old, new).name,
+                               lambda new_name: f"{old} -> {new_name}")
+        if renamed:
+            self._changed(select_name=renamed)
+        return renamed is not None
 
     def delete(self, name: str) -> bool:
-        return self._change("delete", lambda s: f"{name} ({gallery.delete_person(s, name)} samples)")
+        deleted = self._change("delete", lambda s: gallery.delete_person(s, name),
+                               lambda d: f"{d.name} ({d.samples} samples)")
+        if deleted:
+            self._changed()
+            if self._spool_dir is not None:
+                try:
+                    gallery.erase_traces(self._sessions, self._spool_dir, deleted)
+                except (OSError, OperationalError) as exc:   # the deletion stands
+                    self.message.setText(f"{deleted.name} deleted, but their spooled snapshots "
+                                         f"could not be blanked ({exc})")
+        return deleted is not None
 
-    def _change(self, action: str, write: Callable[[Session], str], select_name: str | None = None) -> bool:
-        """write(session) changes the gallery and returns the audit detail."""
+    def _change(self, action: str, write: Callable[[Session], T], detail: Callable[[T], str]) -> T | None:
+        """write(session) changes the gallery, detail(its result) is the audit
+        line; the result once committed, None when refused (said in message)."""
         try:
             with self._sessions.begin() as session:
-                admin_auth.record_action(session, self._kiosk_id, action, write(session))
+                done = write(session)
+                admin_auth.record_action(session, self._kiosk_id, action, detail(done))
         except gallery.GalleryError as exc:
             self.message.setText(str(exc))
-            return False
+            return None
         except OperationalError as exc:  # locked or full database: the kiosk stays up
             self.message.setText(f"the gallery database refused the change ({exc.orig})")
-            return False
+            return None
         self.message.clear()
+        return done
+
+    def _changed(self, select_name: str | None = None) -> None:
         self.refresh(select_name)
         self.gallery_changed.emit()
-        return True
 
     def _rename_clicked(self) -> None:
         old = self.selected_name()

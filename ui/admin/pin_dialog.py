@@ -83,7 +83,8 @@ class PinDialog(QDialog):
 
 def _pin_edit(parent: QWidget) -> QLineEdit:
     edit = QLineEdit(parent, echoMode=QLineEdit.EchoMode.Password)
-    edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d*"), edit))
+    # [0-9], not \d: Qt's \d also takes other scripts' digits ('١٢٣٤').
+    edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"[0-9]*"), edit))
     edit.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)  # the on-screen keypad
     return edit
 
