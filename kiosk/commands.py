@@ -12,6 +12,7 @@ from kiosk import config
 from kiosk.calibrate import CalibrationError
 from kiosk.context import KioskContext
 from kiosk.db import SchemaError
+from kiosk.db_url import gallery_url, shown
 from kiosk.enrollment import EnrollmentError
 from kiosk.gallery import GalleryError
 from kiosk.images import ImageError
@@ -33,7 +34,7 @@ KNOWN_ERRORS = (WeightsError, ImageError, EnrollmentError, GalleryError, SourceE
 
 def run(args, extra_commands: dict) -> int:
     settings = config.load_settings(args.config)
-    ctx = KioskContext(settings, config.db_url(args.db), args.model_dir or config.model_dir())
+    ctx = KioskContext(settings, gallery_url(args.db).url, args.model_dir or config.model_dir())
     handler = {**COMMANDS, **extra_commands}[args.command]
     try:
         return handler(ctx, args) or 0
@@ -70,53 +71,84 @@ def cmd_fetch_model(ctx: KioskContext, args) -> int:
 def cmd_enroll(ctx: KioskContext, args) -> int:
     from kiosk.enrollment import samples_from_photos
     from kiosk.gallery import add_samples
-    samples, rejected = samples_from_photos(ctx.engine, args.name, args.images, ctx.load_index(),
-                                            ctx.settings.threshold)
+    index = ctx.load_index()
+    samples, rejected = samples_from_photos(ctx.engine, args.name, args.images, index, ctx.settings.threshold)
     if rejected:
         # All or nothing: the admin fixes the photo list and enrolls again.
         for r in rejected:
             print(r.reason, file=sys.stderr)
         raise EnrollmentError(f"nothing enrolled: {len(rejected)} of {len(args.images)} photos refused")
+    samples, repeats = _without_repeats(samples, index, args.name)
     with ctx.sessions.begin() as session:
         person = add_samples(session, args.name, samples, ctx.engine.model_name)
         total = len(person.samples)
-    emit(args, {"name": args.name, "added": len(samples), "samples": total},
+    emit(args, {"name": args.name, "added": len(samples), "already_enrolled": len(repeats), "samples": total},
          f"enrolled {args.name}: {len(samples)} new sample(s), {total} in all")
     return 0
 
 
+def _without_repeats(samples, index, name: str) -> tuple[list, list]:
+    """The samples of photos not enrolled for name yet; a line on stderr for each other."""
+    from kiosk.same_photo import split_repeats
+    new, repeats = split_repeats(samples, index, name)
+    for sample in repeats:
+        print(f"{sample.source}: already enrolled for {name}, not added again", file=sys.stderr)
+    return new, repeats
+
+
 def cmd_import(ctx: KioskContext, args) -> int:
-    from kiosk.enrollment import people_folders, samples_from_photos
+    """Enroll DIR/<name>/*.jpg, a transaction a person. Photos already enrolled
+    are not added again (importing a folder twice adds nothing). Exit 1 when
+    anything was skipped (a refused photo, an empty person folder, a loose
+    file): each gets one line on stderr."""
+    from kiosk.enrollment import read_people_folders, samples_from_photos
     from kiosk.gallery import add_samples
+    found = read_people_folders(args.dir)
+    for reason in found.skipped:
+        print(f"skipped {reason}", file=sys.stderr)
+    if not found.people:
+        raise EnrollmentError(f"{args.dir}: no sub-folders with photos (expected {args.dir}/<name>/*.jpg)")
     report = []
-    for name, photos in people_folders(args.dir).items():
+    for name, photos in found.people.items():
+        index = ctx.load_index()
         samples, rejected = samples_from_photos(ctx.engine, name, list(progress(photos, name)),
-                                                ctx.load_index(), ctx.settings.threshold)
+                                                index, ctx.settings.threshold)
         for r in rejected:
             print(f"skipped {r.reason}", file=sys.stderr)
+        samples, repeats = _without_repeats(samples, index, name)
         if samples:
             with ctx.sessions.begin() as session:  # one person, one transaction
                 add_samples(session, name, samples, ctx.engine.model_name)
-        report.append({"name": name, "added": len(samples), "skipped": len(rejected)})
-    lines = [f"{r['name']}: {r['added']} enrolled, {r['skipped']} skipped" for r in report]
-    emit(args, {"people": report}, "\n".join(lines))
-    return 0 if any(r["added"] for r in report) else 1
+        report.append({"name": name, "added": len(samples), "already_enrolled": len(repeats),
+                       "skipped": len(rejected)})
+    lines = [f"{r['name']}: {r['added']} enrolled, {r['already_enrolled']} already enrolled, "
+             f"{r['skipped']} skipped" for r in report]
+    skipped = len(found.skipped) + sum(r["skipped"] for r in report)
+    if found.skipped:
+        lines.append(f"{len(found.skipped)} other item(s) skipped")
+    emit(args, {"people": report, "skipped": found.skipped}, "\n".join(lines))
+    return 1 if skipped else 0
 
 
 def cmd_people(ctx: KioskContext, args) -> int:
+    """Says which gallery it worked on: a "gallery" key with --json, else a line on stderr."""
     from kiosk.gallery import delete_person, list_people, rename_person
     action = args.action or "list"
+    gallery = shown(ctx.db_url)
+    if not args.json:
+        print(f"gallery: {gallery}", file=sys.stderr)
     with ctx.sessions.begin() as session:
         if action == "rename":
             rename_person(session, args.old, args.new)
-            emit(args, {"renamed": args.old, "to": args.new}, f"renamed {args.old} to {args.new}")
+            emit(args, {"gallery": gallery, "renamed": args.old, "to": args.new},
+                 f"renamed {args.old} to {args.new}")
         elif action == "delete":
             count = delete_person(session, args.name)
-            emit(args, {"deleted": args.name, "samples": count},
+            emit(args, {"gallery": gallery, "deleted": args.name, "samples": count},
                  f"deleted {args.name} and {count} face sample(s)")
         else:
             people = list_people(session)
-            emit(args, {"people": [{"name": p.name, "samples": p.samples} for p in people]},
+            emit(args, {"gallery": gallery, "people": [{"name": p.name, "samples": p.samples} for p in people]},
                  "\n".join(f"{p.name}\t{p.samples} sample(s)" for p in people) or "nobody enrolled")
     return 0
 
@@ -156,7 +188,7 @@ def cmd_verify(ctx: KioskContext, args) -> int:
     emit(args, {"same": same, "distance": round(distance, 4), "threshold": ctx.settings.threshold},
          f"{'same person' if same else 'different people'} (distance {distance:.3f}, "
          f"threshold {ctx.settings.threshold:.3f})")
-    return 0
+    return 0 if same else 1   # like cmp(1); trouble is 2 (kiosk.cli)
 
 
 def cmd_calibrate(ctx: KioskContext, args) -> int:
@@ -237,7 +269,7 @@ def cmd_db(ctx: KioskContext, args) -> int:
     """`db upgrade` / `db current`, on the URL itself: ctx.sessions would refuse
     a gallery at an older revision."""
     from kiosk import migrations
-    from kiosk.db import SCHEMA_REVISION
+    from kiosk.db import NEWER_DATABASE_ADVICE, PRE_MIGRATION, SCHEMA_REVISION
     if args.action == "upgrade":
         done = migrations.upgrade(ctx.db_url)
         start = migrations.BASELINE if done.stamped else done.before
@@ -248,9 +280,12 @@ def cmd_db(ctx: KioskContext, args) -> int:
         emit(args, {"before": done.before, "after": done.after, "stamped": done.stamped}, "\n".join(lines))
         return 0
     revision = migrations.current(ctx.db_url)
+    known = {s.revision for s in migrations.script_directory().walk_revisions()} | {PRE_MIGRATION, None}
     note = ("" if revision == SCHEMA_REVISION else " (an empty database)" if revision is None
-            else f"; this kiosk needs {SCHEMA_REVISION}: run `kiosk db upgrade`")
-    emit(args, {"revision": revision, "head": SCHEMA_REVISION}, f"{revision or 'none'}{note}")
+            else f"; this kiosk needs {SCHEMA_REVISION}: run `kiosk db upgrade`" if revision in known
+            else f": {NEWER_DATABASE_ADVICE}")
+    emit(args, {"revision": revision, "head": SCHEMA_REVISION, "newer_than_kiosk": revision not in known},
+         f"{revision or 'none'}{note}")
     return 0
 
 
