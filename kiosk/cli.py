@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fetch-model", help="download and check the FaceNet weights, convert the models")
     p.add_argument("--quiet", action="store_true", help="say nothing when all is in place")
+    p.add_argument("--verbose", action="store_true",
+                   help="show TensorFlow's conversion output (else it goes to MODEL_DIR/conversion.log)")
 
     p = sub.add_parser("enroll", help="enroll a person from photos (one face each)")
     p.add_argument("name")

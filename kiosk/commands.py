@@ -59,10 +59,14 @@ def progress(items, label: str):
 
 
 def cmd_fetch_model(ctx: KioskContext, args) -> int:
+    """A line a step on stderr (download, extract, convert), TensorFlow's own
+    output only with --verbose (else in conversion.log); --quiet leaves out
+    the final line, so nothing is said when everything is in place."""
     from kiosk.weights import fetch_model, prepare_models
-    say = (lambda *_: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
+    def say(message: str) -> None:
+        print(f"kiosk fetch-model: {message}", file=sys.stderr, flush=True)
     h5 = fetch_model(ctx.model_dir, log=say)
-    prepare_models(ctx.model_dir, log=say)
+    prepare_models(ctx.model_dir, log=say, verbose=args.verbose)
     if not args.quiet:
         emit(args, {"weights": str(h5), "model_dir": str(ctx.model_dir)}, f"models ready in {ctx.model_dir}")
     return 0
