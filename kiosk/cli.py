@@ -50,12 +50,18 @@ def add_global_options(parser: argparse.ArgumentParser, after_command: bool = Fa
 
 
 DATA_FOLDER_HELP = """\
+Global options may come before or after the command.
+
 data folder: gallery.db, kiosk.json and the event spool live in $KIOSK_HOME if
 set, else in the project folder (running from a checkout), else in
-~/.local/share/door-kiosk (an installed kiosk); never the current directory.
-exit status: 0 done; 1 refused or failed (one line on stderr says why);
-2 usage or settings error. `verify`: 0 same person, 1 different people,
-2 could not compare."""
+$XDG_DATA_HOME/door-kiosk, by default ~/.local/share/door-kiosk (an installed
+kiosk); never in the current directory. --db, $KIOSK_DB_URL, --config and
+$KIOSK_CONFIG override it (a relative path there: relative to where you are).
+
+exit status: 0 done; 1 refused or failed, one line on stderr each (`import`:
+also when anything was skipped); 2 usage or settings error, such as a --db
+this kiosk cannot open. `verify`: 0 same person, 1 different people, 2 could
+not compare."""
 
 
 def build_parser() -> argparse.ArgumentParser:
