@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import shared_faces_dir
+from helpers import TEST_FACES_DIR
 from kiosk.images import load_rgb
 from kiosk.snapshot_quality import SnapshotRules, frontal_angles, snapshot_refusal
 from kiosk.walk_in import walk_in_frames
@@ -40,7 +40,7 @@ def _photo(path: str) -> np.ndarray:
 
 
 def _person(name: str) -> np.ndarray:
-    return _photo(str(shared_faces_dir() / "people" / name))
+    return _photo(str(TEST_FACES_DIR / "people" / name))
 
 
 def _refusal(engine, rgb: np.ndarray, rules: SnapshotRules = SnapshotRules()) -> str | None:
