@@ -135,12 +135,11 @@ def cmd_import(ctx: KioskContext, args) -> int:
 
 
 def cmd_people(ctx: KioskContext, args) -> int:
-    """Says which gallery it worked on: a "gallery" key with --json, else a line on stderr."""
+    """Says which gallery it worked on: a "gallery" key with --json, else a
+    line on stderr once the work is done (a failure stays one line)."""
     from kiosk.gallery import delete_person, list_people, rename_person
     action = args.action or "list"
     gallery = shown(ctx.db_url)
-    if not args.json:
-        print(f"gallery: {gallery}", file=sys.stderr)
     with ctx.sessions.begin() as session:
         if action == "rename":
             rename_person(session, args.old, args.new)
@@ -154,6 +153,8 @@ def cmd_people(ctx: KioskContext, args) -> int:
             people = list_people(session)
             emit(args, {"gallery": gallery, "people": [{"name": p.name, "samples": p.samples} for p in people]},
                  "\n".join(f"{p.name}\t{p.samples} sample(s)" for p in people) or "nobody enrolled")
+    if not args.json:
+        print(f"gallery: {gallery}", file=sys.stderr)
     return 0
 
 
@@ -288,7 +289,7 @@ def cmd_db(ctx: KioskContext, args) -> int:
     note = ("" if revision == SCHEMA_REVISION else " (an empty database)" if revision is None
             else f"; this kiosk needs {SCHEMA_REVISION}: run `kiosk db upgrade`" if revision in known
             else f": {NEWER_DATABASE_ADVICE}")
-    emit(args, {"revision": revision, "head": SCHEMA_REVISION, "newer_than_kiosk": revision not in known},
+    emit(args, {"revision": revision, "head": SCHEMA_REVISION},
          f"{revision or 'none'}{note}")
     return 0
 
