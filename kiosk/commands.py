@@ -74,7 +74,7 @@ def cmd_fetch_model(ctx: KioskContext, args) -> int:
 
 def cmd_enroll(ctx: KioskContext, args) -> int:
     from kiosk.enrollment import samples_from_photos
-    from kiosk.gallery import add_samples
+    from kiosk.gallery import add_samples, find_person
     index = ctx.load_index()
     samples, rejected = samples_from_photos(ctx.engine, args.name, args.images, index, ctx.settings.threshold)
     if rejected:
@@ -84,7 +84,9 @@ def cmd_enroll(ctx: KioskContext, args) -> int:
         raise EnrollmentError(f"nothing enrolled: {len(rejected)} of {len(args.images)} photos refused")
     samples, repeats = _without_repeats(samples, index, args.name)
     with ctx.sessions.begin() as session:
-        person = add_samples(session, args.name, samples, ctx.engine.model_name)
+        # every photo already enrolled: nothing to write, and nothing wrong
+        person = (add_samples(session, args.name, samples, ctx.engine.model_name) if samples
+                  else find_person(session, args.name))
         total = len(person.samples)
     emit(args, {"name": args.name, "added": len(samples), "already_enrolled": len(repeats), "samples": total},
          f"enrolled {args.name}: {len(samples)} new sample(s), {total} in all")

@@ -97,6 +97,8 @@ def test_enroll_does_not_add_the_same_photo_twice(kiosk, faces_dir):
     code, out, err = kiosk("enroll", "obama", obama / "obama.jpg", obama / "obama2.jpg")
     assert code == 0 and json.loads(out) == {"name": "obama", "added": 1, "already_enrolled": 1, "samples": 2}
     assert "obama.jpg: already enrolled for obama" in err
+    code, out, err = kiosk("enroll", "obama", obama / "obama2.jpg")   # every photo already in
+    assert code == 0 and json.loads(out)["samples"] == 2 and "already enrolled" in err
 
 
 def test_import_of_only_loose_photos_enrolls_nobody(kiosk, faces_dir, tmp_path):
