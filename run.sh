@@ -5,7 +5,9 @@
 #   ./run.sh run --demo        the same with sample people and a generated clip
 #   ./run.sh replay 0          recognise faces from camera 0 in the terminal
 #   ./run.sh import photos/    enroll everyone in photos/<name>/*.jpg
+# Paths in ARGS are relative to where you are (no cd here); the gallery and
+# the settings are in the data folder whatever the current directory (README).
 set -euo pipefail
-cd "$(dirname "$0")"
-scripts/setup.sh
-exec .venv/bin/kiosk "$@"
+here=$(dirname "$0")
+"$here/scripts/setup.sh"
+exec "$here/.venv/bin/kiosk" "$@"

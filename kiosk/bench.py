@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.config import PROJECT_DIR
+from kiosk.paths import resources_dir
 from kiosk.context import KioskContext
 from kiosk.door_bench import door_figures
 from kiosk.engine import Face
@@ -21,7 +22,7 @@ from kiosk.images import load_rgb
 from kiosk.matcher import GalleryIndex
 from kiosk.walk_in import letterbox, walk_in_frames
 
-SAMPLE_FACES = PROJECT_DIR / "resources" / "faces"
+SAMPLE_FACES = resources_dir() / "faces"
 
 
 def median_ms(fn, runs: int, warmup: int = 3) -> float:

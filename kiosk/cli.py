@@ -4,26 +4,80 @@ errors into one line on stderr and a non-zero exit."""
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from pathlib import Path
 
-from kiosk import config
+from kiosk import paths
 from kiosk.config import ConfigError
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# `verify` answers with its exit status (1: different people), so trouble
+# needs a status of its own for a script to tell the two apart.
+EXIT_VERIFY_TROUBLE = 2
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version(paths.DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+class _GlobalOptionsEverywhere:
+    """A sub-parsers action whose every sub-command also takes the global options."""
+
+    def __init__(self, subparsers, parent: argparse.ArgumentParser):
+        self._subparsers, self._parent = subparsers, parent
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        return self._subparsers.add_parser(name, parents=[self._parent], **kwargs)
+
+
+def add_global_options(parser: argparse.ArgumentParser, after_command: bool = False) -> None:
+    """--db, --model-dir, --config, --json. They are accepted before the command
+    and after it; after it they default to SUPPRESS, so a value given before
+    the command is not overwritten by the sub-command's default."""
+    default = {"default": argparse.SUPPRESS} if after_command else {}
+    parser.add_argument("--db", metavar="URL", **default,
+                        help="gallery database URL (default $KIOSK_DB_URL, else gallery.db in the data folder)")
+    parser.add_argument("--model-dir", type=Path, **default,
+                        help="folder of the face models (default $KIOSK_MODEL_DIR or facenet_model/)")
+    parser.add_argument("--config", type=Path, **default,
+                        help="settings file (default $KIOSK_CONFIG, else kiosk.json in the data folder)")
+    parser.add_argument("--json", action="store_true", **default, help="machine-readable output on stdout")
+
+
+DATA_FOLDER_HELP = """\
+Global options may come before or after the command.
+
+data folder: gallery.db, kiosk.json and the event spool live in $KIOSK_HOME if
+set, else in the project folder (running from a checkout), else in
+$XDG_DATA_HOME/door-kiosk, by default ~/.local/share/door-kiosk (an installed
+kiosk); never in the current directory. --db, $KIOSK_DB_URL, --config and
+$KIOSK_CONFIG override it (a relative path there: relative to where you are).
+
+exit status: 0 done; 1 refused or failed, one line on stderr each (`import`:
+also when anything was skipped); 2 usage or settings error, such as a --db
+this kiosk cannot open. `verify`: 0 same person, 1 different people, 2 could
+not compare."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kiosk", description="Face-recognition door kiosk.")
-    parser.add_argument("--db", help=f"gallery database URL (default $KIOSK_DB_URL or {config.DEFAULT_DB_URL})")
-    parser.add_argument("--model-dir", type=Path, help="folder of the face models (default facenet_model/)")
-    parser.add_argument("--config", type=Path, help="settings file (default $KIOSK_CONFIG or kiosk.json)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = argparse.ArgumentParser(prog="kiosk", description="Face-recognition door kiosk.",
+                                     epilog=DATA_FOLDER_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    add_global_options(parser)
+    after = argparse.ArgumentParser(add_help=False)
+    add_global_options(after, after_command=True)
+    sub = _GlobalOptionsEverywhere(parser.add_subparsers(dest="command", metavar="COMMAND"), after)
 
     p = sub.add_parser("fetch-model", help="download and check the FaceNet weights, convert the models")
     p.add_argument("--quiet", action="store_true", help="say nothing when all is in place")
+    p.add_argument("--verbose", action="store_true",
+                   help="show TensorFlow's conversion output (else it goes to MODEL_DIR/conversion.log)")
 
     p = sub.add_parser("enroll", help="enroll a person from photos (one face each)")
     p.add_argument("name")
@@ -33,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", type=Path)
 
     p = sub.add_parser("people", help="list, rename or delete enrolled people")
-    people = p.add_subparsers(dest="action", metavar="ACTION")
+    people = _GlobalOptionsEverywhere(p.add_subparsers(dest="action", metavar="ACTION"), after)
     people.add_parser("list", help="everyone enrolled, with sample counts (the default)")
     r = people.add_parser("rename", help="change a person's name")
     r.add_argument("old")
@@ -44,7 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("identify", help="who is in these photos")
     p.add_argument("images", nargs="+", type=Path)
 
-    p = sub.add_parser("verify", help="are these two photos the same person")
+    p = sub.add_parser("verify", help="are these two photos the same person",
+                       description="Are these two photos the same person? Exit status like cmp(1): "
+                       f"0 same person, 1 different people, {EXIT_VERIFY_TROUBLE} could not compare "
+                       "(an unreadable photo, no face, several faces, ...).")
     p.add_argument("image_a", type=Path)
     p.add_argument("image_b", type=Path)
 
@@ -95,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idle-seconds", type=float, default=20.0, help="length of the empty-doorway CPU run (default 20)")
 
     p = sub.add_parser("db", help="the gallery database's schema: upgrade it, or show its revision")
-    db = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    db = _GlobalOptionsEverywhere(p.add_subparsers(dest="action", metavar="ACTION", required=True), after)
     db.add_parser("upgrade", help="bring the gallery (SQLite or PostgreSQL) to this kiosk's schema")
     db.add_parser("current", help="print the gallery's schema revision")
 
@@ -128,8 +185,8 @@ def main(argv: list[str] | None = None, extra_commands: dict | None = None) -> i
         return 130
     except commands.KNOWN_ERRORS as exc:
         print(f"kiosk {args.command}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except ConfigError as exc:
+        return EXIT_VERIFY_TROUBLE if args.command == "verify" else EXIT_FAILED
+    except (ConfigError, paths.DataFolderError) as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -13,6 +13,7 @@ from kiosk import config
 from kiosk.calibrate import CalibrationError
 from kiosk.context import KioskContext
 from kiosk.db import BUSY_TIMEOUT_MS, SchemaError
+from kiosk.db_url import gallery_url, shown
 from kiosk.enrollment import EnrollmentError
 from kiosk.gallery import GalleryError
 from kiosk.images import ImageError
@@ -34,7 +35,7 @@ KNOWN_ERRORS = (WeightsError, ImageError, EnrollmentError, GalleryError, SourceE
 
 def run(args, extra_commands: dict) -> int:
     settings = config.load_settings(args.config)
-    ctx = KioskContext(settings, config.db_url(args.db), args.model_dir or config.model_dir(),
+    ctx = KioskContext(settings, gallery_url(args.db).url, args.model_dir or config.model_dir(),
                        settings_file=args.config)
     handler = {**COMMANDS, **extra_commands}[args.command]
     try:
@@ -71,10 +72,14 @@ def progress(items, label: str):
 
 
 def cmd_fetch_model(ctx: KioskContext, args) -> int:
+    """A line a step on stderr (download, extract, convert), TensorFlow's own
+    output only with --verbose (else in conversion.log); --quiet leaves out
+    the final line, so nothing is said when everything is in place."""
     from kiosk.weights import fetch_model, prepare_models
-    say = (lambda *_: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
+    def say(message: str) -> None:
+        print(f"kiosk fetch-model: {message}", file=sys.stderr, flush=True)
     h5 = fetch_model(ctx.model_dir, log=say)
-    prepare_models(ctx.model_dir, log=say)
+    prepare_models(ctx.model_dir, log=say, verbose=args.verbose)
     if not args.quiet:
         emit(args, {"weights": str(h5), "model_dir": str(ctx.model_dir)}, f"models ready in {ctx.model_dir}")
     return 0
@@ -82,7 +87,7 @@ def cmd_fetch_model(ctx: KioskContext, args) -> int:
 
 def cmd_enroll(ctx: KioskContext, args) -> int:
     from kiosk.enrollment import samples_from_photos
-    from kiosk.gallery import add_samples, person_name
+    from kiosk.gallery import add_samples, find_person, person_name
     name = person_name(args.name)   # a bad name is refused before any photo is read
     index = ctx.load_index()
     samples, rejected, notes = samples_from_photos(ctx.engine, name, args.images, index, ctx.thresholds(index))
@@ -93,19 +98,40 @@ def cmd_enroll(ctx: KioskContext, args) -> int:
         for r in rejected:
             print(r.reason, file=sys.stderr)
         raise EnrollmentError(f"nothing enrolled: {len(rejected)} of {len(args.images)} photos refused")
+    samples, repeats = _without_repeats(samples, index, name)
     with ctx.sessions.begin() as session:
-        person = add_samples(session, name, samples, ctx.engine.model_name)
+        # every photo already enrolled: nothing to write, and nothing wrong
+        person = (add_samples(session, name, samples, ctx.engine.model_name) if samples
+                  else find_person(session, name))
         total = len(person.samples)
-    emit(args, {"name": name, "added": len(samples), "samples": total},
+    emit(args, {"name": name, "added": len(samples), "already_enrolled": len(repeats), "samples": total},
          f"enrolled {name}: {len(samples)} new sample(s), {total} in all")
     return 0
 
 
+def _without_repeats(samples, index, name: str) -> tuple[list, list]:
+    """The samples of photos not enrolled for name yet; a line on stderr for each other."""
+    from kiosk.same_photo import split_repeats
+    new, repeats = split_repeats(samples, index, name)
+    for sample in repeats:
+        print(f"{sample.source}: already enrolled for {name}, not added again", file=sys.stderr)
+    return new, repeats
+
+
 def cmd_import(ctx: KioskContext, args) -> int:
-    from kiosk.enrollment import people_folders, samples_from_photos
+    """Enroll DIR/<name>/*.jpg, a transaction a person. Photos already enrolled
+    are not added again (importing a folder twice adds nothing). Exit 1 when
+    anything was skipped (a refused photo, an empty person folder, a loose
+    file, a refused folder name): each gets one line on stderr."""
+    from kiosk.enrollment import read_people_folders, samples_from_photos
     from kiosk.gallery import add_samples, person_name
+    found = read_people_folders(args.dir)
+    for reason in found.skipped:
+        print(f"skipped {reason}", file=sys.stderr)
+    if not found.people:
+        raise EnrollmentError(f"{args.dir}: no sub-folders with photos (expected {args.dir}/<name>/*.jpg)")
     report = []
-    for folder, photos in people_folders(args.dir).items():
+    for folder, photos in found.people.items():
         try:
             name = person_name(folder)
         except GalleryError as exc:   # this folder is skipped, the others enrolled
@@ -119,18 +145,27 @@ def cmd_import(ctx: KioskContext, args) -> int:
             print(note, file=sys.stderr)
         for r in rejected:
             print(f"skipped {r.reason}", file=sys.stderr)
+        samples, repeats = _without_repeats(samples, index, name)
         if samples:
             with ctx.sessions.begin() as session:  # one person, one transaction
                 add_samples(session, name, samples, ctx.engine.model_name)
-        report.append({"name": name, "added": len(samples), "skipped": len(rejected)})
-    lines = [f"{r['name']}: {r['added']} enrolled, {r['skipped']} skipped" for r in report]
-    emit(args, {"people": report}, "\n".join(lines))
-    return 0 if any(r["added"] for r in report) else 1
+        report.append({"name": name, "added": len(samples), "already_enrolled": len(repeats),
+                       "skipped": len(rejected)})
+    lines = [f"{r['name']}: {r['added']} enrolled, {r['already_enrolled']} already enrolled, "
+             f"{r['skipped']} skipped" for r in report]
+    skipped = len(found.skipped) + sum(r["skipped"] for r in report)
+    if found.skipped:
+        lines.append(f"{len(found.skipped)} other item(s) skipped")
+    emit(args, {"people": report, "skipped": found.skipped}, "\n".join(lines))
+    return 1 if skipped else 0
 
 
 def cmd_people(ctx: KioskContext, args) -> int:
+    """Says which gallery it worked on: a "gallery" key with --json, else a
+    line on stderr once the work is done (a failure stays one line)."""
     from kiosk.gallery import delete_person, erase_traces, list_people, rename_person
     action = args.action or "list"
+    gallery = shown(ctx.db_url)
     # Said only once the transaction has committed: a commit refused by a full
     # disk raises instead, and nothing is reported as done that was not.
     with ctx.sessions.begin() as session:
@@ -141,9 +176,9 @@ def cmd_people(ctx: KioskContext, args) -> int:
         else:
             people = list_people(session)
     if action == "rename":
-        emit(args, {"renamed": args.old, "to": new}, f"renamed {args.old} to {new}")
+        emit(args, {"gallery": gallery, "renamed": args.old, "to": new}, f"renamed {args.old} to {new}")
     elif action == "delete":
-        emit(args, {"deleted": deleted.name, "samples": deleted.samples},
+        emit(args, {"gallery": gallery, "deleted": deleted.name, "samples": deleted.samples},
              f"deleted {deleted.name} and {deleted.samples} face sample(s)")
         try:
             erase_traces(ctx.sessions, ctx.spool_path.parent, deleted)
@@ -153,11 +188,13 @@ def cmd_people(ctx: KioskContext, args) -> int:
             return 1
     else:
         point = ctx.operating_point(len(people))
-        emit(args, {"people": [{"name": p.name, "samples": p.samples} for p in people],
+        emit(args, {"gallery": gallery, "people": [{"name": p.name, "samples": p.samples} for p in people],
                     "operating_point": {"threshold": round(point.threshold, 4), "fpir": point.fpir,
                                         "overridden": point.overridden, "text": point.describe()}},
              "\n".join([*(f"{p.name}\t{p.samples} sample(s)" for p in people), point.describe()])
              if people else "nobody enrolled")
+    if not args.json:
+        print(f"gallery: {gallery}", file=sys.stderr)
     return 0
 
 
@@ -197,7 +234,7 @@ def cmd_verify(ctx: KioskContext, args) -> int:
     emit(args, {"same": same, "distance": round(distance, 4), "threshold": round(threshold, 4)},
          f"{'same person' if same else 'different people'} (distance {distance:.3f}, "
          f"threshold {threshold:.3f})")
-    return 0
+    return 0 if same else 1   # like cmp(1); trouble is 2 (kiosk.cli)
 
 
 def cmd_calibrate(ctx: KioskContext, args) -> int:
@@ -306,7 +343,7 @@ def cmd_db(ctx: KioskContext, args) -> int:
     """`db upgrade` / `db current`, on the URL itself: ctx.sessions would refuse
     a gallery at an older revision."""
     from kiosk import migrations
-    from kiosk.db import SCHEMA_REVISION
+    from kiosk.db import NEWER_DATABASE_ADVICE, PRE_MIGRATION, SCHEMA_REVISION
     if args.action == "upgrade":
         done = migrations.upgrade(ctx.db_url)
         start = migrations.BASELINE if done.stamped else done.before
@@ -317,9 +354,12 @@ def cmd_db(ctx: KioskContext, args) -> int:
         emit(args, {"before": done.before, "after": done.after, "stamped": done.stamped}, "\n".join(lines))
         return 0
     revision = migrations.current(ctx.db_url)
+    known = {s.revision for s in migrations.script_directory().walk_revisions()} | {PRE_MIGRATION, None}
     note = ("" if revision == SCHEMA_REVISION else " (an empty database)" if revision is None
-            else f"; this kiosk needs {SCHEMA_REVISION}: run `kiosk db upgrade`")
-    emit(args, {"revision": revision, "head": SCHEMA_REVISION}, f"{revision or 'none'}{note}")
+            else f"; this kiosk needs {SCHEMA_REVISION}: run `kiosk db upgrade`" if revision in known
+            else f": {NEWER_DATABASE_ADVICE}")
+    emit(args, {"revision": revision, "head": SCHEMA_REVISION},
+         f"{revision or 'none'}{note}")
     return 0
 
 

@@ -8,12 +8,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk import paths
 from kiosk.files import write_atomically
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_DIR = PROJECT_DIR / "facenet_model"
-DEFAULT_DB_URL = "sqlite:///gallery.db"
-DEFAULT_CONFIG_PATH = Path("kiosk.json")
+# In the data folder (kiosk.paths.data_dir), never the current directory.
+GALLERY_NAME = "gallery.db"
+CONFIG_NAME = "kiosk.json"
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,10 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def config_path() -> Path:
-    return Path(os.environ.get("KIOSK_CONFIG", DEFAULT_CONFIG_PATH))
+def config_path(create_folder: bool = False) -> Path:
+    """$KIOSK_CONFIG (relative to the current directory, as typed), else kiosk.json in the data folder."""
+    env = os.environ.get("KIOSK_CONFIG")
+    return Path(env) if env else paths.data_dir(create=create_folder) / CONFIG_NAME
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -126,7 +129,7 @@ _SETTING_TYPES = {f.name: ((float, type(None)) if f.name == "threshold" else (ty
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
     """Write the settings that differ from the defaults, atomically."""
-    path = path or config_path()
+    path = path or config_path(create_folder=True)
     defaults = Settings()
     changed = {f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)
                if getattr(settings, f.name) != getattr(defaults, f.name)}
@@ -140,11 +143,13 @@ def site_scores_path(settings_file: Path | None = None) -> Path:
 
 
 def model_dir() -> Path:
-    return Path(os.environ.get("KIOSK_MODEL_DIR", DEFAULT_MODEL_DIR))
+    env = os.environ.get("KIOSK_MODEL_DIR")
+    return Path(env) if env else paths.default_model_dir()
 
 
-def db_url(cli_value: str | None = None) -> str:
-    return cli_value or os.environ.get("KIOSK_DB_URL") or DEFAULT_DB_URL
+def default_db_url() -> str:
+    """The SQLite gallery in the data folder (created with the folder on first use)."""
+    return f"sqlite:///{paths.data_dir(create=True) / GALLERY_NAME}"
 
 
 class ConfigError(ValueError):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
+from kiosk import paths
 from kiosk.config import Settings, site_scores_path
 from kiosk.db import open_database
 from kiosk.gallery import load_matrix
@@ -25,8 +26,8 @@ class KioskContext:
         if engine is not None:  # an engine already loaded (tests share one)
             self.__dict__["engine"] = engine
         # Where the door keeps access events the database cannot take yet
-        # (kiosk.event_spool); one file per kiosk, beside the gallery by default.
-        self.spool_path = Path(f"events-{settings.kiosk_id}.spool.jsonl")
+        # (kiosk.event_spool); one file per kiosk, in the data folder.
+        self.spool_path = paths.data_dir(create=True) / f"events-{settings.kiosk_id}.spool.jsonl"
 
     @cached_property
     def sessions(self) -> sessionmaker:

@@ -150,6 +150,11 @@ class DatabaseOutdated(SchemaError):
 
 
 PRE_MIGRATION = "0001 (made before migrations)"
+# A revision this kiosk does not know was made by a newer kiosk: migrations
+# only go forward, so the software is what must be upgraded.
+NEWER_DATABASE_ADVICE = (f"newer than this kiosk, which knows revisions up to {SCHEMA_REVISION}; "
+                         "this kiosk is older than the database: upgrade the kiosk software, "
+                         "not the database")
 
 
 def database_url(url: str | URL) -> URL:
@@ -236,8 +241,7 @@ def _wrong_revision(revision: str) -> SchemaError:
     if revision == PRE_MIGRATION or revision in known:
         return DatabaseOutdated(f"gallery database at revision {revision}, this kiosk needs "
                                 f"{SCHEMA_REVISION}: run `kiosk db upgrade`")
-    return SchemaError(f"gallery database at revision {revision}, which this kiosk does not know "
-                       f"(it needs {SCHEMA_REVISION}): update this kiosk")
+    return SchemaError(f"gallery database at revision {revision}: {NEWER_DATABASE_ADVICE}")
 
 
 def _sqlite_pragmas(dbapi_connection, record, foreign_keys: bool = True) -> None:

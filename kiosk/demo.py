@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.config import PROJECT_DIR
+from kiosk.paths import resources_dir
 from kiosk.db import open_database
 from kiosk.engine import FaceEngine
 from kiosk.enrollment import sample_from_face, the_subject
@@ -18,7 +18,7 @@ from kiosk.images import load_rgb
 from kiosk.video import write_video
 from kiosk.walk_in import walk_in_frames
 
-SAMPLE_FACES = PROJECT_DIR / "resources" / "faces"
+SAMPLE_FACES = resources_dir() / "faces"
 MEMBERS = {"Barack Obama": "obama.jpg", "Joe Biden": "biden.jpg", "Kit Harington": "kit_harington.jpg"}
 STRANGER = "rose_leslie.jpg"  # not enrolled: the door must say "Not recognised"
 FPS = 30.0

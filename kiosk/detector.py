@@ -32,6 +32,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from kiosk import mtcnn_cascade as cascade
+from kiosk import quiet
 
 # The converted networks, as kiosk.mtcnn_convert writes them. Defined here, not
 # imported from there: that module imports TensorFlow (lazily), and the runtime's
@@ -232,7 +233,7 @@ class _LiteNet:
         Keras's output order, but these sizes are unique within each network."""
         if batch.shape != self._shape:
             self._interpreter.resize_tensor_input(self._input, batch.shape, strict=False)
-            self._interpreter.allocate_tensors()
+            quiet.allocate_tensors(self._interpreter)
             self._shape = batch.shape
         self._interpreter.set_tensor(self._input, np.ascontiguousarray(batch, dtype=np.float32))
         self._interpreter.invoke()

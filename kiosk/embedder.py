@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
+from kiosk import quiet
+
 FACE_SIZE = 160  # pixels; the network's fixed input side
 EMBEDDING_DIMENSION = 128
 # Faces per interpreter call. Measured on 2 cores: ~10 ms/face at batch 1,
@@ -73,7 +75,7 @@ class FaceEmbedder:
     def _resize(self, batch: int) -> None:
         if batch != self._batch:
             self._interpreter.resize_tensor_input(self._input_index, [batch, FACE_SIZE, FACE_SIZE, 3])
-            self._interpreter.allocate_tensors()
+            quiet.allocate_tensors(self._interpreter)
             self._batch = batch
 
     def _run(self, whitened: np.ndarray) -> np.ndarray:

@@ -200,16 +200,50 @@ class EnrollmentDraft:
                                    sample.source or "snapshot")
 
 
-def people_folders(root: Path) -> dict[str, list[Path]]:
-    """{person name: photos} for a folder holding one sub-folder per person
-    (the tutorials' train_faces/<name>/ layout)."""
+@dataclass(frozen=True)
+class PeopleFolders:
+    """An import folder: {person name: photos}, and one line for each thing in
+    it that is not a person's photo (why it is skipped)."""
+
+    people: dict[str, list[Path]]
+    skipped: list[str]
+
+
+def read_people_folders(root: Path) -> PeopleFolders:
+    """root/<name>/*.jpg, one sub-folder per person (the tutorials'
+    train_faces/<name>/ layout). Hidden files (.DS_Store) are not the admin's
+    and are passed over; anything else that is not a person's photo is skipped
+    with the reason: a file at the top level, an empty person folder, a file
+    that is not a photo, a folder inside a person's folder."""
     if not root.is_dir():
         raise EnrollmentError(f"{root}: not a folder")
-    people = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    people, skipped = {}, []
+    for entry in _visible(root):
+        if not entry.is_dir():
+            skipped.append(f"{entry}: not in a person's folder (expected {root}/<name>/{entry.name})")
+            continue
+        photos = []
+        for item in _visible(entry):
+            if item.is_dir():
+                skipped.append(f"{item}: a folder inside {entry.name}'s folder (photos go directly in it)")
+            elif item.suffix.lower() not in IMAGE_SUFFIXES:
+                skipped.append(f"{item}: not a photo (expected {', '.join(sorted(IMAGE_SUFFIXES))})")
+            else:
+                photos.append(item)
         if photos:
-            people[folder.name] = photos
+            people[entry.name] = photos
+        else:
+            skipped.append(f"{entry}: no photos in this person's folder")
+    return PeopleFolders(people, skipped)
+
+
+def people_folders(root: Path) -> dict[str, list[Path]]:
+    """{person name: photos} of read_people_folders; EnrollmentError when there are none."""
+    people = read_people_folders(root).people
     if not people:
         raise EnrollmentError(f"{root}: no sub-folders with photos (expected {root}/<name>/*.jpg)")
     return people
+
+
+def _visible(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))

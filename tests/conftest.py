@@ -22,6 +22,20 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from helpers import TEST_FACES_DIR
 
 
+@pytest.fixture(scope="session", autouse=True)
+def data_folder(tmp_path_factory) -> Path:
+    """KIOSK_HOME for the whole session (subprocesses inherit it): no test reads
+    or writes the gallery, settings or spool of the checkout it runs in."""
+    folder = tmp_path_factory.mktemp("kiosk-home")
+    saved = os.environ.get("KIOSK_HOME")
+    os.environ["KIOSK_HOME"] = str(folder)
+    yield folder
+    if saved is None:
+        del os.environ["KIOSK_HOME"]
+    else:
+        os.environ["KIOSK_HOME"] = saved
+
+
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
     """tests/data/faces: people/<name>/*.jpg, scenes/*.jpg, odd/*.png (see its README)."""
@@ -56,6 +70,19 @@ def engine(model_dir):
 def db_url(tmp_path) -> str:
     """A real SQLite file, new for each test."""
     return f"sqlite:///{tmp_path / 'gallery.db'}"
+
+
+@pytest.fixture
+def kiosk(model_dir, db_url, tmp_path, monkeypatch, capsys):
+    """`kiosk --db DB_URL --model-dir ... --json ARGS` in this process: (exit code, stdout, stderr)."""
+    from ui.cli import main
+    monkeypatch.setenv("KIOSK_CONFIG", str(tmp_path / "kiosk.json"))
+
+    def run(*args):
+        code = main(["--db", db_url, "--model-dir", str(model_dir), "--json", *map(str, args)])
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
 
 
 PG_URL_VAR = "KIOSK_TEST_PG_URL"

@@ -85,11 +85,15 @@ def test_conversion_is_recorded_and_idempotent():
     assert {name: path.stat().st_mtime_ns for name, path in paths.items()} == stamps
 
 
-def test_stale_or_missing_conversion_is_rebuilt(tmp_path):
+def test_stale_or_missing_conversion_is_rebuilt(tmp_path, capfd):
     convert_mtcnn(MODEL_DIR)
     (tmp_path / SOURCE_FILE).write_text(json.dumps({"mtcnn_version": "0.0.0"}))
     (tmp_path / "pnet.tflite").write_bytes(b"stale")
-    convert_mtcnn(tmp_path)  # imports TensorFlow and converts: a few seconds
+    said = []
+    convert_mtcnn(tmp_path, log=said.append)  # imports TensorFlow and converts: a few seconds
+    # a line for the step; TensorFlow's own output in conversion.log, not on the terminal
+    assert said == ["converting MTCNN's three networks (about 30 s)"] and capfd.readouterr() == ("", "")
+    assert (tmp_path / "conversion.log").stat().st_size > 0
     for name, path in model_paths(tmp_path).items():
         assert path.read_bytes() == model_paths(MODEL_DIR)[name].read_bytes()
     assert (tmp_path / SOURCE_FILE).read_text() == (MODEL_DIR / SOURCE_FILE).read_text()

@@ -244,12 +244,17 @@ def test_a_gallery_newer_than_this_kiosk_is_refused(any_db_url, kiosk):
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     engine.dispose()
-    with pytest.raises(SchemaError, match="at revision 0099, which this kiosk does not know") as refused:
+    with pytest.raises(SchemaError, match="at revision 0099: newer than this kiosk") as refused:
         open_database(any_db_url)
     assert not isinstance(refused.value, DatabaseOutdated)
     code, _, err = kiosk(any_db_url, "db", "upgrade")
-    assert code == 1 and "update this kiosk" in err
+    assert code == 1 and "upgrade the kiosk software, not the database" in err
     assert migrations.current(any_db_url) == "0099"
+    # `db current` gives the same advice, never "run `kiosk db upgrade`"
+    code, out, _ = kiosk(any_db_url, "db", "current")
+    assert code == 0 and out.startswith("0099: newer than this kiosk")
+    assert "this kiosk is older than the database: upgrade the kiosk software" in out
+    assert "db upgrade`" not in out
 
 
 def test_stray_tables_without_a_revision_are_refused(any_db_url, kiosk):

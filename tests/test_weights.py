@@ -172,7 +172,7 @@ def test_prepare_facenet_keeps_a_current_tflite():
     assert H5_SHA256 in (model_dir / TFLITE_SOURCE_NAME).read_text()
 
 
-def test_prepare_facenet_rebuilds_when_the_source_hash_changes(tmp_path):
+def test_prepare_facenet_rebuilds_when_the_source_hash_changes(tmp_path, capfd):
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     shutil.copy(ready_model_dir() / H5_NAME, model_dir / H5_NAME)
@@ -187,6 +187,9 @@ def test_prepare_facenet_rebuilds_when_the_source_hash_changes(tmp_path):
     assert (model_dir / TFLITE_NAME).stat().st_size > 80_000_000  # weights frozen in, fp32
     assert weights.facenet_is_current(model_dir, H5_SHA256)
     assert not [p.name for p in model_dir.iterdir() if p.name.startswith(".")]
+    # TensorFlow's own output (C++ logs included) went to the log, not the terminal
+    assert capfd.readouterr() == ("", "")
+    assert (model_dir / weights.CONVERSION_LOG_NAME).stat().st_size > 0
 
 
 def test_all_245_weighted_layers_of_the_file_are_loaded():

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk.commands import UsageError
 from kiosk.context import KioskContext
+from kiosk.db_url import shown
 from kiosk.speech import Speaker
 from kiosk.video import require_file
 from ui.fonts import ensure_cjk_font
@@ -35,6 +36,7 @@ def cmd_run(ctx: KioskContext, args) -> int:
         if args.demo:
             ctx, source, loop = *_demo(ctx, Path(demo_dir)), True
         require_file(source)  # a camera is retried for ever; a missing file is a typo
+        print(f"kiosk run: gallery {shown(ctx.db_url)}", file=sys.stderr)
         speaker = Speaker(muted=args.mute or ctx.settings.mute)
         window = KioskWindow(ctx, source, speaker, loop_files=loop, show_stats=args.stats,
                              stats_window_s=args.duration or 10.0, config_path=args.config)

@@ -8,9 +8,9 @@ import logging
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
-from kiosk.config import PROJECT_DIR
+from kiosk.paths import resources_dir
 
-BUNDLED_CJK_FONT = PROJECT_DIR / "resources" / "fonts" / "DroidSansFallbackFull.ttf"
+BUNDLED_CJK_FONT = resources_dir() / "fonts" / "DroidSansFallbackFull.ttf"
 log = logging.getLogger("kiosk.ui")
 
 

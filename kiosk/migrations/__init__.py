@@ -24,7 +24,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from kiosk.db import PRE_MIGRATION, SchemaError, lock_schema, make_engine, schema_revision
+from kiosk.db import NEWER_DATABASE_ADVICE, PRE_MIGRATION, SchemaError, lock_schema, make_engine, schema_revision
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 # Revision 0001 is the schema as it was before migrations: a database made
@@ -75,8 +75,7 @@ def upgrade(url: str) -> Upgrade:
             before = schema_revision(conn)
             known = {s.revision for s in script_directory().walk_revisions()}
             if before not in known | {None, PRE_MIGRATION}:
-                raise SchemaError(f"gallery database at revision {before}, which this kiosk does "
-                                  f"not know (its newest is {head()}): update this kiosk")
+                raise SchemaError(f"gallery database at revision {before}: {NEWER_DATABASE_ADVICE}")
             config = alembic_config(conn)
             if before == PRE_MIGRATION:
                 command.stamp(config, BASELINE)
