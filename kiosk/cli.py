@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--impostor-scores", type=Path, metavar="FILE.json",
                    help="derive thresholds from these impostor scores (from `calibrate --impostor-scores`) "
                         "instead of the shipped ones: to report on photos the scores were not made from")
-    evaluate = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    evaluate = _GlobalOptionsEverywhere(p.add_subparsers(dest="action", metavar="ACTION", required=True), after)
     e = evaluate.add_parser("pairs", help="LFW-style pairs file: accuracy, false and true accepts")
     e.add_argument("pairs_file", type=Path, metavar="PAIRS.txt")
     e.add_argument("dir", type=Path, help="photos at DIR/<name>/<name>_000N.jpg")
@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
 
     p = sub.add_parser("log", help="show or export the access log; `log purge` applies the snapshot retention")
-    log_actions = p.add_subparsers(dest="action", metavar="ACTION")
+    log_actions = _GlobalOptionsEverywhere(p.add_subparsers(dest="action", metavar="ACTION"), after)
     log_actions.add_parser("purge", help="blank the snapshots older than the settings' snapshot_retention_days")
     p.add_argument("--name", help="only names containing this")
     p.add_argument("--decision", choices=["granted", "denied"])
