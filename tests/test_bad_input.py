@@ -17,11 +17,10 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from kiosk.access_log import DENIED, NewEvent, append_event
 from kiosk.db import AccessEvent, engine_of, open_database, utc_now
 from kiosk.event_writer import BackgroundWriter, EventWriter
-from test_cli import kiosk  # noqa: F401  (the fixture)
 from test_images import png_declaring
 
 
-def test_an_image_bomb_is_refused_and_the_batch_goes_on(kiosk, faces_dir, tmp_path):  # noqa: F811
+def test_an_image_bomb_is_refused_and_the_batch_goes_on(kiosk, faces_dir, tmp_path):
     bomb = png_declaring(tmp_path / "bomb.png", 33000, 33000)
     obama = faces_dir / "people" / "obama" / "obama.jpg"
     assert kiosk("enroll", "obama", obama)[0] == 0
@@ -46,7 +45,7 @@ def test_an_image_bomb_is_refused_and_the_batch_goes_on(kiosk, faces_dir, tmp_pa
     assert [p["name"] for p in json.loads(kiosk("people")[1])["people"]] == ["biden", "obama"]
 
 
-def test_json_boxes_are_in_the_original_images_pixels(kiosk, faces_dir, tmp_path):  # noqa: F811
+def test_json_boxes_are_in_the_original_images_pixels(kiosk, faces_dir, tmp_path):
     original = faces_dir / "people" / "obama" / "obama-1080p.jpg"
     image = cv2.imread(str(original))
     factor = 2.5   # 1920 px wide becomes 4800: shrunk to 2000 on load
@@ -60,7 +59,7 @@ def test_json_boxes_are_in_the_original_images_pixels(kiosk, faces_dir, tmp_path
     assert code == 0 and all(abs(b - e) <= 0.03 * expected[2] for b, e in zip(found, expected)), (found, expected)
 
 
-def test_a_bad_name_is_one_line_and_writes_nothing(kiosk, faces_dir):  # noqa: F811
+def test_a_bad_name_is_one_line_and_writes_nothing(kiosk, faces_dir):
     obama = faces_dir / "people" / "obama" / "obama.jpg"
     for name, words in (("Ada\nnobody\t9 sample(s)", "control character (U+000A)"),
                         ("A" * 10_000, "at most 100")):
@@ -74,7 +73,7 @@ def test_a_bad_name_is_one_line_and_writes_nothing(kiosk, faces_dir):  # noqa: F
     assert json.loads(kiosk("people")[1]) == {"people": [{"name": "Zo\u00eb", "samples": 1}]}
 
 
-def test_people_delete_says_nothing_was_deleted_when_the_commit_fails(kiosk, faces_dir, tmp_path):  # noqa: F811
+def test_people_delete_says_nothing_was_deleted_when_the_commit_fails(kiosk, faces_dir, tmp_path):
     assert kiosk("enroll", "obama", faces_dir / "people" / "obama" / "obama.jpg")[0] == 0
     with refused_commits():
         code, out, err = kiosk("people", "delete", "obama")
@@ -95,7 +94,7 @@ def refused_commits():
         yield
 
 
-def test_a_locked_gallery_not_in_wal_mode_is_one_line_within_seconds(kiosk, db_url):  # noqa: F811
+def test_a_locked_gallery_not_in_wal_mode_is_one_line_within_seconds(kiosk, db_url):
     """Each WAL switch retry used to wait the busy timeout: 50 tries, minutes."""
     engine_of(open_database(db_url)).dispose()          # a gallery, no connection left open
     path = db_url.removeprefix("sqlite:///")
@@ -131,7 +130,7 @@ def snapshots(db_url: str) -> list[bytes | None]:
     return found
 
 
-def test_log_purge_blanks_snapshots_past_the_retention_and_keeps_the_rows(kiosk, db_url, tmp_path):  # noqa: F811
+def test_log_purge_blanks_snapshots_past_the_retention_and_keeps_the_rows(kiosk, db_url, tmp_path):
     log_with_snapshots(db_url, [400, 31, 29, 0])
     code, out, _ = kiosk("log", "purge")
     assert code == 0 and json.loads(out) == {"blanked": 2, "retention_days": 30}

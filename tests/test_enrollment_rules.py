@@ -11,18 +11,6 @@ import pytest
 
 from kiosk.config import Settings
 from kiosk.operating_point import ImpostorScores, thresholds_for
-from ui.cli import main
-
-
-@pytest.fixture
-def kiosk(model_dir, db_url, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("KIOSK_CONFIG", str(tmp_path / "kiosk.json"))
-
-    def run(*args):
-        code = main(["--db", db_url, "--model-dir", str(model_dir), "--json", *map(str, args)])
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
 
 
 def people(kiosk) -> dict[str, int]:
