@@ -136,7 +136,7 @@ def cmd_import(ctx: KioskContext, args) -> int:
             name = person_name(folder)
         except GalleryError as exc:   # this folder is skipped, the others enrolled
             print(f"skipped {args.dir / folder}: {exc}", file=sys.stderr)
-            report.append({"name": folder, "added": 0, "skipped": len(photos)})
+            report.append({"name": folder, "added": 0, "already_enrolled": 0, "skipped": len(photos)})
             continue
         index = ctx.load_index()
         samples, rejected, notes = samples_from_photos(ctx.engine, name, list(progress(photos, name)),

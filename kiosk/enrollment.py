@@ -51,23 +51,32 @@ class Subject:
 
 def the_subject(engine: FaceEngine, rgb: np.ndarray, source: str) -> Subject:
     """The one person an enrollment photo shows; EnrollmentError for no face,
-    or for two or more faces of comparable size."""
+    or for two or more whole faces of comparable size.
+
+    A face cut off by the photo's edge (a neighbour in a cropped group photo)
+    is never the subject while a whole face is there, and does not compete."""
     faces = engine.faces(rgb)
     if not faces:
         raise EnrollmentError(f"{source}: no face found")
+    whole = [f for f in faces if not _cut_off(f, rgb.shape)] or faces
     area = lambda f: f.box[2] * f.box[3]
-    largest, *others = sorted(faces, key=area, reverse=True)
-    if not others:
-        return Subject(largest)
+    largest, *others = sorted(whole, key=area, reverse=True)
     for other in others:
         share = area(other) / area(largest)
         if share >= WEAK_FACE_MAX_AREA or (share >= OTHER_FACE_MAX_AREA
                                             and other.detection.confidence >= WEAK_FACE_CONFIDENCE):
-            raise EnrollmentError(f"{source}: {len(faces)} faces of similar size found; "
+            raise EnrollmentError(f"{source}: {len(whole)} faces of similar size found; "
                                   "use a photo of this person alone")
+    if len(faces) == 1:
+        return Subject(largest)
     x, y, w, h = (round(v) for v in largest.box)
-    return Subject(largest, f"{source}: {len(faces)} faces found; used the largest "
-                            f"({w}x{h} px at {x},{y}), the others are much smaller")
+    return Subject(largest, f"{source}: {len(faces)} faces found; used the largest whole one "
+                            f"({w}x{h} px at {x},{y}), the others are much smaller or cut off by the edge")
+
+
+def _cut_off(face: Face, shape: tuple[int, ...]) -> bool:
+    x, y, w, h = face.box
+    return x < 1 or y < 1 or x + w > shape[1] - 1 or y + h > shape[0] - 1
 
 
 def check_not_someone_else(embedding: np.ndarray, name: str | None, index: GalleryIndex,

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.config import Settings
+from kiosk.paths import resources_dir
 
 # The per-pair false-accept rate is never looser than this, however small the
 # gallery: one stranger in ten thousand resembling a given person is the most
@@ -26,7 +27,7 @@ from kiosk.config import Settings
 # people the tests have photos of greeted one of the street video's strangers.
 MAX_PAIR_RATE = 1e-4
 
-IMPOSTOR_SCORES_FILE = Path(__file__).resolve().parent.parent / "resources" / "calibration" / "impostor_scores.json"
+IMPOSTOR_SCORES_FILE = resources_dir() / "calibration" / "impostor_scores.json"
 
 
 class CalibrationDataError(ValueError):

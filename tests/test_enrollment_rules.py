@@ -22,7 +22,7 @@ def test_a_portrait_with_a_small_second_face_enrolls_its_subject(kiosk, faces_di
     # "face" in the blurred background (confidence 0.90).
     code, _, err = kiosk("enroll", "obama", faces_dir / "people" / "obama" / "obama-1080p.jpg")
     assert code == 0, err
-    assert "2 faces found; used the largest (222x329 px" in err
+    assert "2 faces found; used the largest whole one (222x329 px" in err
     assert people(kiosk) == {"obama": 1}
 
 
@@ -40,7 +40,7 @@ def test_a_planted_photo_in_an_import_folder_is_refused(kiosk, faces_dir, tmp_pa
     shutil.copy(faces_dir / "people" / "biden" / "biden.jpg", kit / "kit4.jpg")
     code, out, err = kiosk("import", tmp_path / "photos")
     assert "kit4.jpg: this face does not match the other photos of 'kit'" in err
-    assert json.loads(out)["people"] == [{"name": "kit", "added": 3, "skipped": 1}]
+    assert json.loads(out)["people"] == [{"name": "kit", "added": 3, "already_enrolled": 0, "skipped": 1}]
     assert people(kiosk) == {"kit": 3}
 
 

@@ -25,8 +25,10 @@ PROBE = """
 from PySide6.QtGui import QGuiApplication
 from kiosk import paths
 from kiosk.demo import MEMBERS, SAMPLE_FACES
+from kiosk.operating_point import ImpostorScores
 from ui.fonts import load_bundled_cjk_font
 app = QGuiApplication([])
+assert ImpostorScores.shipped().pairs > 1_000_000   # the door's thresholds come from the installed file
 print(paths.__file__, paths.project_dir(), paths.resources_dir(), paths.data_dir(create=True),
       paths.default_model_dir(), SAMPLE_FACES, load_bundled_cjk_font(), sep="\\n")
 assert all((SAMPLE_FACES / photo).is_file() for photo in MEMBERS.values())
