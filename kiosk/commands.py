@@ -17,6 +17,7 @@ from kiosk.db_url import gallery_url, shown
 from kiosk.enrollment import EnrollmentError
 from kiosk.gallery import GalleryError
 from kiosk.images import ImageError
+from kiosk.operating_point import CalibrationDataError
 from kiosk.video import SourceError
 from kiosk.weights import WeightsError
 
@@ -29,7 +30,7 @@ class DatabaseError(RuntimeError):
     """The gallery database refused (locked, full disk, unreachable)."""
 
 
-KNOWN_ERRORS = (WeightsError, ImageError, EnrollmentError, GalleryError, SourceError,
+KNOWN_ERRORS = (CalibrationDataError, WeightsError, ImageError, EnrollmentError, GalleryError, SourceError,
                 DatabaseError, SchemaError, UsageError, CalibrationError)
 
 
@@ -163,7 +164,7 @@ def cmd_import(ctx: KioskContext, args) -> int:
 def cmd_people(ctx: KioskContext, args) -> int:
     """Says which gallery it worked on: a "gallery" key with --json, else a
     line on stderr once the work is done (a failure stays one line)."""
-    from kiosk.gallery import delete_person, erase_traces, list_people, rename_person
+    from kiosk.gallery import count_people, delete_person, erase_traces, list_people, rename_person
     action = args.action or "list"
     gallery = shown(ctx.db_url)
     # Said only once the transaction has committed: a commit refused by a full
@@ -175,6 +176,8 @@ def cmd_people(ctx: KioskContext, args) -> int:
             deleted = delete_person(session, args.name)
         else:
             people = list_people(session)
+            from kiosk.engine import PIPELINE_NAME
+            matched = count_people(session, PIPELINE_NAME)
     if action == "rename":
         emit(args, {"gallery": gallery, "renamed": args.old, "to": new}, f"renamed {args.old} to {new}")
     elif action == "delete":
@@ -187,7 +190,7 @@ def cmd_people(ctx: KioskContext, args) -> int:
                   f"({exc.strerror or exc})", file=sys.stderr)
             return 1
     else:
-        point = ctx.operating_point(len(people))
+        point = ctx.operating_point(matched)
         emit(args, {"gallery": gallery, "people": [{"name": p.name, "samples": p.samples} for p in people],
                     "operating_point": {"threshold": round(point.threshold, 4), "fpir": point.fpir,
                                         "overridden": point.overridden, "text": point.describe()}},
@@ -245,10 +248,6 @@ def cmd_calibrate(ctx: KioskContext, args) -> int:
         print(f"skipped {reason}", file=sys.stderr)
     genuine, impostor = pair_distances(embeddings, labels)
     result = calibrate(genuine, impostor, args.far)
-    if args.impostor_scores:
-        from kiosk.operating_point import ImpostorScores
-        source = f"{args.dir.name}: {len(labels)} photos of {len(set(labels))} people, central face"
-        ImpostorScores.from_distances(impostor, ctx.engine.model_name, source).save(args.impostor_scores)
     if args.plot:
         plot(genuine, impostor, result, args.plot)
     if args.impostor_scores or args.save:

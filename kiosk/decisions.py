@@ -88,11 +88,16 @@ class DoorDecider:
       (standing at the door is not a second visit).
     """
 
-    def __init__(self, match_template: Callable[[np.ndarray], Match], vote_k: int = 2, vote_n: int = 3,
-                 cooldown_s: float = 30.0, track_timeout_s: float = 1.0, min_iou: float = 0.2):
+    def __init__(self, match_template: Callable[[np.ndarray], Match], same_face: float, vote_k: int = 2,
+                 vote_n: int = 3, cooldown_s: float = 30.0, track_timeout_s: float = 1.0, min_iou: float = 0.2):
         if not 1 <= vote_k <= vote_n:
             raise ValueError("need 1 <= k <= n for a k-of-n vote")
         self.match_template = match_template
+        # A face farther than this from its track's template is someone else
+        # who stepped into the same place (a queue at the door): a new track.
+        # It also bounds a frame's vote: a frame votes for its nearest person
+        # only when it is this close to them.
+        self.same_face = same_face
         self.vote_k, self.vote_n, self.cooldown_s = vote_k, vote_n, cooldown_s
         self.track_timeout_s, self.min_iou = track_timeout_s, min_iou
         self._tracks: list[_Track] = []
@@ -105,7 +110,10 @@ class DoorDecider:
         decisions = []
         for index, track in self._assign(now, [s.box for s in sightings]):
             sighting = sightings[index]
-            track.votes.append(sighting.match.best_person_id)
+            if track.faces and float(sighting.embedding @ track.fused()) < 1.0 - self.same_face:
+                track = self._new_track(now, sighting.box, replacing=track)
+            close = sighting.match.distance <= self.same_face
+            track.votes.append(sighting.match.best_person_id if close else None)
             track.faces.append((max(sighting.quality, 1e-3), sighting.embedding))
             decision = self._decide(now, track, index)
             if decision:
@@ -125,14 +133,18 @@ class DoorDecider:
             assigned.append((index, track))
         for index in range(len(boxes)):
             if index not in taken_faces:
-                track = _Track(id=self._next_track_id, box=boxes[index], last_seen=now,
-                               votes=deque(maxlen=self.vote_n))
-                self._next_track_id += 1
-                self._tracks.append(track)
-                assigned.append((index, track))
+                assigned.append((index, self._new_track(now, boxes[index])))
         for index, track in assigned:
             track.box, track.last_seen = boxes[index], now
         return sorted(assigned, key=lambda p: p[0])
+
+    def _new_track(self, now: float, box: Box, replacing: _Track | None = None) -> _Track:
+        track = _Track(id=self._next_track_id, box=box, last_seen=now, votes=deque(maxlen=self.vote_n))
+        self._next_track_id += 1
+        if replacing is not None:
+            self._tracks.remove(replacing)
+        self._tracks.append(track)
+        return track
 
     def _decide(self, now: float, track: _Track, index: int) -> Decision | None:
         if track.granted:

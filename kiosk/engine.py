@@ -9,10 +9,11 @@ import numpy as np
 
 from kiosk.align import align_face, crop_face, sharpness
 from kiosk.detector import Detection, FaceDetector, model_paths
-from kiosk.embedder import FaceEmbedder
+from kiosk.embedder import FACENET_MODEL_NAME, FaceEmbedder
 from kiosk.weights import TFLITE_NAME, WeightsMissing
 
 DEFAULT_THREADS = 2
+PIPELINE_NAME = f"{FACENET_MODEL_NAME}+4views"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,11 @@ class FaceEngine:
 
     @property
     def model_name(self) -> str:
-        return self.embedder.model_name
+        """Names the samples this engine makes: the network and the views it
+        averages. Samples made another way (a gallery enrolled before the
+        four views) are never matched against these: those people must be
+        enrolled again."""
+        return PIPELINE_NAME
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """Faces in a uint8 RGB frame, left to right."""

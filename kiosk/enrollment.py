@@ -58,9 +58,13 @@ def the_subject(engine: FaceEngine, rgb: np.ndarray, source: str) -> Subject:
     faces = engine.faces(rgb)
     if not faces:
         raise EnrollmentError(f"{source}: no face found")
-    whole = [f for f in faces if not _cut_off(f, rgb.shape)] or faces
     area = lambda f: f.box[2] * f.box[3]
+    whole = [f for f in faces if not _cut_off(f, rgb.shape)] or faces
     largest, *others = sorted(whole, key=area, reverse=True)
+    if any(area(f) > area(largest) for f in faces):
+        # A larger face at the edge is more likely the subject than a whole bystander.
+        raise EnrollmentError(f"{source}: the largest face is cut off by the photo's edge; "
+                              "use a photo with the whole face")
     for other in others:
         share = area(other) / area(largest)
         if share >= WEAK_FACE_MAX_AREA or (share >= OTHER_FACE_MAX_AREA
@@ -203,10 +207,16 @@ class EnrollmentDraft:
         del self.faces[position]
 
     def check_name(self, name: str) -> None:
-        """Before saving under name: no sample may match another person."""
+        """Before saving under name: no sample may match another person, and
+        every sample must match the mean of the others (as for a batch of photos)."""
         for sample in self.samples:
             check_not_someone_else(sample.embedding, name, self.index, self.thresholds,
                                    sample.source or "snapshot")
+        odd = odd_ones_out([s.embedding for s in self.samples], self.thresholds.verify)
+        if odd:
+            position, distance = min(odd.items())
+            raise EnrollmentError(f"{self.samples[position].source or 'snapshot'}: this face does not match the "
+                                  f"other samples (distance {distance:.2f}); remove it before saving")
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def evaluate_gallery(ctx, gallery_dir: Path, probes_dir: Path, plot_path: Path |
               "probes_without_face": no_face, "threshold": round(point.threshold, 4),
               "operating_point": point.describe()}
     result.update(_open_set_rates(index, mated, strangers, point.threshold, ctx.settings.margin))
-    if plot_path:
+    if plot_path and mated and strangers:   # a curve needs both kinds of probe
         _plot_fnir_fpir(index, mated, strangers, ctx.settings.margin, point.threshold, plot_path)
     return result
 

@@ -129,8 +129,10 @@ def list_people(session: Session) -> list[PersonSummary]:
     return [PersonSummary(id=i, name=n, samples=c) for i, n, c in rows]
 
 
-def count_people(session: Session) -> int:
-    return session.scalar(select(func.count(Person.id))) or 0
+def count_people(session: Session, model_name: str) -> int:
+    """People with samples of model_name: the gallery size the door's operating point is for."""
+    return session.scalar(select(func.count(func.distinct(FaceSample.person_id)))
+                          .where(FaceSample.model_name == model_name)) or 0
 
 
 def first_thumbnails(session: Session) -> dict[int, bytes]:

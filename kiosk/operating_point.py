@@ -27,6 +27,10 @@ from kiosk.paths import resources_dir
 # people the tests have photos of greeted one of the street video's strangers.
 MAX_PAIR_RATE = 1e-4
 
+# Below this distance the model finds too few of a person's own photos: on
+# lfw-calibration's genuine pairs about half are farther apart than 0.25.
+USABLE_THRESHOLD = 0.25
+
 IMPOSTOR_SCORES_FILE = resources_dir() / "calibration" / "impostor_scores.json"
 
 
@@ -44,7 +48,8 @@ class ImpostorScores:
     pairs: int
     rates: np.ndarray       # increasing, from 1/pairs up
     distances: np.ndarray   # increasing
-    tail_slope: float       # d log10(rate) / d distance below the measured range
+    tail_slope: float       # d log10(rate) / d distance of the fitted tail line
+    tail_from: float        # the rate below which the tail line bounds the table
 
     @classmethod
     def from_distances(cls, impostor: np.ndarray, model_name: str, source: str,
@@ -58,31 +63,50 @@ class ImpostorScores:
         rates = np.logspace(lowest, math.log10(0.5), int((math.log10(0.5) - lowest) * points_per_decade) + 1)
         # The distance under which a fraction `rate` of impostor pairs fall.
         distances = impostor[np.maximum(np.ceil(rates * pairs).astype(int) - 1, 0)]
-        # Below the rarest measured pair, extrapolate log10(rate) linearly in
-        # the distance, fitted over the lowest three measured decades. A
-        # Gaussian-like tail falls faster than a line, so the line overstates
-        # how many impostors come that close: the threshold errs strict.
-        tail = rates <= 10 ** (lowest + 3)
-        slope = float(np.polyfit(distances[tail], np.log10(rates[tail]), 1)[0])
-        return cls(model_name, source, pairs, rates, distances, max(slope, 1.0))
+        return cls.with_tail(model_name, source, pairs, rates, distances)
+
+    @classmethod
+    def with_tail(cls, model_name: str, source: str, pairs: int, rates: np.ndarray,
+                  distances: np.ndarray) -> "ImpostorScores":
+        """The table with its tail line: log10(rate) linear in the distance,
+        fitted over the three decades from where 10 pairs are measured. Below
+        that the table rests on a few pairs (the rarest may be a mislabelled
+        photo), so the door takes the stricter of table and line; below the
+        table, the line alone. A Gaussian-like tail falls faster than a line,
+        so the line overstates how many impostors come that close: it errs
+        strict."""
+        tail_from = min(10.0 / pairs, 0.01)
+        fitted = (rates >= tail_from) & (rates <= tail_from * 1000)
+        slope = float(np.polyfit(distances[fitted], np.log10(rates[fitted]), 1)[0])
+        return cls(model_name, source, pairs, np.asarray(rates, np.float64), np.asarray(distances, np.float64),
+                   max(slope, 0.1), tail_from)
+
+    def _line(self, rate: float) -> float:
+        start = float(np.interp(math.log10(self.tail_from), np.log10(self.rates), self.distances))
+        return start - (math.log10(self.tail_from) - math.log10(rate)) / self.tail_slope
 
     def distance_at(self, rate: float) -> float:
         """The largest distance at which at most `rate` of impostor pairs are accepted."""
-        if rate >= self.rates[0]:
+        if rate >= self.tail_from:
             return float(np.interp(math.log10(rate), np.log10(self.rates), self.distances))
-        below = self.distances[0] - (math.log10(self.rates[0]) - math.log10(rate)) / self.tail_slope
-        return max(0.0, float(below))   # 0: nobody is close enough (identical faces only)
+        line = self._line(rate)
+        if rate >= self.rates[0]:
+            line = min(line, float(np.interp(math.log10(rate), np.log10(self.rates), self.distances)))
+        return max(0.0, line)   # 0: nobody is close enough (identical faces only)
 
     def rate_at(self, distance: float) -> float:
-        """The fraction of impostor pairs at most `distance` apart (the inverse)."""
-        if distance >= self.distances[0]:
-            return float(10 ** np.interp(distance, self.distances, np.log10(self.rates)))
-        return float(self.rates[0] * 10 ** (-(self.distances[0] - distance) * self.tail_slope))
+        """The fraction of impostor pairs at most `distance` apart (the inverse,
+        on the same strict side)."""
+        start = self._line(self.tail_from)
+        table = float(10 ** np.interp(distance, self.distances, np.log10(self.rates)))
+        if distance >= start:
+            return table
+        line = float(self.tail_from * 10 ** (-(start - distance) * self.tail_slope))
+        return max(line, table) if distance >= self.distances[0] else line
 
     def save(self, path: Path) -> None:
         from kiosk.files import write_atomically
-        header = {"model_name": self.model_name, "source": self.source, "impostor_pairs": self.pairs,
-                  "tail_slope": round(self.tail_slope, 4)}
+        header = {"model_name": self.model_name, "source": self.source, "impostor_pairs": self.pairs}
         points = ",\n  ".join(json.dumps([float(f"{r:.4g}"), round(float(d), 5)])
                               for r, d in zip(self.rates, self.distances))
         text = json.dumps(header, indent=1, ensure_ascii=False)[:-2] + f',\n "points": [\n  {points}\n ]\n}}\n'
@@ -90,10 +114,15 @@ class ImpostorScores:
 
     def stricter_with(self, site: "ImpostorScores") -> "ImpostorScores":
         """At every rate the smaller of both distances: a site's own photos
-        (`kiosk calibrate --save`) can make the door stricter, never looser."""
+        (`kiosk calibrate --save`) can make the door stricter, never looser.
+        (Below the tables, the gentler tail line is the stricter one.)"""
+        if site.model_name != self.model_name:
+            raise CalibrationDataError(f"{site.source}: impostor scores of {site.model_name}, "
+                                       f"not of this kiosk's {self.model_name}: run `kiosk calibrate --save` again")
         distances = np.minimum(self.distances, [site.distance_at(r) for r in self.rates])
         return ImpostorScores(self.model_name, f"{self.source}; stricter where {site.source} is",
-                              self.pairs, self.rates, distances, max(self.tail_slope, site.tail_slope))
+                              self.pairs, self.rates, distances, min(self.tail_slope, site.tail_slope),
+                              self.tail_from)
 
     @classmethod
     def in_use(cls, site_file: Path) -> "ImpostorScores":
@@ -112,8 +141,8 @@ class ImpostorScores:
         try:
             payload = json.loads(Path(path).read_text(encoding="utf-8"))
             points = np.asarray(payload["points"], np.float64)
-            return cls(payload["model_name"], payload["source"], int(payload["impostor_pairs"]),
-                       points[:, 0], points[:, 1], float(payload["tail_slope"]))
+            return cls.with_tail(payload["model_name"], payload["source"], int(payload["impostor_pairs"]),
+                                 points[:, 0], points[:, 1])
         except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
             raise CalibrationDataError(f"{path}: cannot read the impostor scores ({exc})") from exc
 
@@ -133,7 +162,10 @@ class OperatingPoint:
         people = f"{self.people:,} {'person' if self.people == 1 else 'people'}"
         odds = f"about 1 time in {_round_odds(1 / self.fpir)}" if self.fpir > 0 else "practically never"
         text = f"{people}: a stranger is named as someone {odds} (threshold {self.threshold:.3f}"
-        return text + (", set by hand: it does not follow the gallery size)" if self.overridden else ")")
+        text += ", set by hand: it does not follow the gallery size)" if self.overridden else ")"
+        if self.threshold < USABLE_THRESHOLD:
+            text += "; too strict for this model: enrolled people will often not be recognised"
+        return text
 
 
 def operating_point(settings: Settings, people: int, scores: ImpostorScores) -> OperatingPoint:
@@ -164,9 +196,9 @@ class Thresholds:
 
 
 def thresholds_for(settings: Settings, people: int, scores: ImpostorScores) -> Thresholds:
-    door = operating_point(settings, people, scores)
-    verify = door.threshold if door.overridden else scores.distance_at(SAME_PERSON_PAIR_RATE)
-    return Thresholds(identify=door.threshold, verify=verify)
+    # A hand-set door threshold does not loosen "is it them": that one stays derived.
+    return Thresholds(identify=operating_point(settings, people, scores).threshold,
+                      verify=scores.distance_at(SAME_PERSON_PAIR_RATE))
 
 
 def _round_odds(odds: float) -> str:

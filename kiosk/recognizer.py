@@ -11,7 +11,8 @@ from kiosk.config import Settings
 from kiosk.decisions import Decision, DoorDecider, Sighting, iou
 from kiosk.engine import Face, FaceEngine, face_quality
 from kiosk.matcher import GalleryIndex, Match
-from kiosk.operating_point import ImpostorScores, OperatingPoint, operating_point
+from kiosk.operating_point import (CalibrationDataError, ImpostorScores, OperatingPoint, operating_point,
+                                   thresholds_for)
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,15 @@ class Recognizer:
         self.settings = settings
         self.scores = scores or ImpostorScores.shipped()
         self.full_detect_every = full_detect_every
-        self.decider = DoorDecider(self._match_one, settings.vote_k, settings.vote_n, settings.cooldown_s)
+        if self.scores.model_name != engine.model_name:
+            raise CalibrationDataError(f"the impostor scores are of {self.scores.model_name}, not of this "
+                                       f"engine's {engine.model_name}: regenerate them (README, Operating point)")
         self._previous: list[Face] = []
         self._frames = 0
         self.set_index(index)
+        # "Still the same face?" is asked at the 1:1 same-person threshold.
+        same_face = thresholds_for(settings, 1, self.scores).verify
+        self.decider = DoorDecider(self._match_one, same_face, settings.vote_k, settings.vote_n, settings.cooldown_s)
 
     def set_index(self, index: GalleryIndex) -> None:
         """Swap in a refreshed gallery (after an enrollment or deletion); the

@@ -59,3 +59,27 @@ def test_the_someone_else_check_follows_the_gallery_size():
     small, large = (thresholds_for(Settings(), n, scores) for n in (10, 10_000))
     assert large.identify < small.identify <= small.verify
     assert large.verify == small.verify
+
+
+def test_a_larger_face_cut_off_by_the_edge_is_not_swapped_for_a_bystander(engine, faces_dir):
+    """A close-up whose face runs off the photo's edge, with a small whole
+    face beside it: refused, never the bystander enrolled in its place."""
+    from kiosk.enrollment import EnrollmentError, the_subject
+    from kiosk.images import load_rgb
+    import cv2
+    import numpy as np
+    big = load_rgb(faces_dir / "people" / "obama" / "obama_partial_face.jpg")   # face box at x = 0
+    small = cv2.resize(load_rgb(faces_dir / "people" / "biden" / "biden.jpg"), None, fx=0.35, fy=0.35)
+    canvas = np.full((big.shape[0], big.shape[1] + small.shape[1], 3), 255, np.uint8)
+    canvas[:, :big.shape[1]] = big
+    canvas[:small.shape[0], big.shape[1]:] = small
+    assert len(engine.faces(canvas)) == 2
+    with pytest.raises(EnrollmentError, match="largest face is cut off"):
+        the_subject(engine, canvas, "close-up.jpg")
+
+
+def test_the_someone_else_check_refuses_a_second_name_for_an_enrolled_face(kiosk, faces_dir):
+    assert kiosk("enroll", "obama", faces_dir / "people" / "obama" / "obama.jpg")[0] == 0
+    code, _, err = kiosk("enroll", "barry", faces_dir / "people" / "obama" / "obama2.jpg")
+    assert code == 1 and "matches 'obama'" in err
+    assert people(kiosk) == {"obama": 1}

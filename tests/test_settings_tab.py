@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from kiosk.config import Settings, load_settings
 from kiosk.db import AdminAction, open_database
+from kiosk.engine import PIPELINE_NAME
 from kiosk.gallery import NewSample, add_samples
 from ui.admin.settings_tab import SettingsTab
 
@@ -50,7 +51,8 @@ def test_the_operating_point_is_shown_in_words_and_follows_the_odds(make_tab, co
     with sessions.begin() as session:
         for i in range(500):
             vector = rng.normal(size=128).astype(np.float32)
-            add_samples(session, f"person {i}", [NewSample(vector / np.linalg.norm(vector), b"", 1.0)], "m")
+            add_samples(session, f"person {i}", [NewSample(vector / np.linalg.norm(vector), b"", 1.0)],
+                        PIPELINE_NAME)
     tab = make_tab(config_file)
     assert tab.operating_point.text().startswith("500 people: a stranger is named as someone about 1 time in 100 ")
     loose = tab.threshold.value()

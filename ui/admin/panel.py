@@ -27,7 +27,7 @@ class AdminPanel(QDialog):
         self.enroll = EnrollTab(ctx, kiosk_id)
         self.people = PeopleTab(ctx.sessions, kiosk_id, ctx.spool_path.parent)
         self.log = LogTab(ctx.sessions)
-        self.settings = SettingsTab(ctx.settings, config_path, ctx.sessions, kiosk_id)
+        self.settings = SettingsTab(ctx.settings, config_path, ctx.sessions, kiosk_id, ctx.impostor_scores)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.enroll, "Enroll")
         self.tabs.addTab(self.people, "People")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 
 from kiosk import admin_auth, config
 from kiosk.config import Settings, settings_problem
+from kiosk.engine import PIPELINE_NAME
 from kiosk.gallery import count_people
 from kiosk.operating_point import ImpostorScores, operating_point
 
@@ -64,9 +65,10 @@ class SettingsTab(QWidget):
     settings_changed = Signal(object)
 
     def __init__(self, settings: Settings, config_path: Path | None, sessions: sessionmaker,
-                 kiosk_id: str, parent: QWidget | None = None):
+                 kiosk_id: str, scores: ImpostorScores | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.settings = settings
+        self._scores = scores or ImpostorScores.shipped()   # the kiosk's: the site's may make it stricter
         self._config_path, self._sessions, self._kiosk_id = config_path, sessions, kiosk_id
         self._people_enrolled = self._count_people()
         self.fpir = QComboBox()
@@ -131,13 +133,12 @@ class SettingsTab(QWidget):
         return new, None
 
     def _derived_threshold(self, settings: Settings) -> float:
-        return operating_point(settings.replace(threshold=None), self._people_enrolled,
-                               ImpostorScores.shipped()).threshold
+        return operating_point(settings.replace(threshold=None), self._people_enrolled, self._scores).threshold
 
     def _count_people(self) -> int:
         try:
             with self._sessions.begin() as session:
-                return count_people(session)
+                return count_people(session, PIPELINE_NAME)
         except OperationalError:
             return 1   # the database is away: describe a one-person gallery
 
@@ -150,7 +151,7 @@ class SettingsTab(QWidget):
             self.threshold.blockSignals(True)
             self.threshold.setValue(self._derived_threshold(form))
             self.threshold.blockSignals(False)
-        point = operating_point(form, self._people_enrolled, ImpostorScores.shipped())
+        point = operating_point(form, self._people_enrolled, self._scores)
         self.operating_point.setText(point.describe())
 
     def save(self) -> bool:
