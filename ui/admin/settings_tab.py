@@ -90,18 +90,14 @@ class SettingsTab(QWidget):
         self.message = QLabel(wordWrap=True)
         self.save_button = QPushButton("Save", clicked=self.save)
         form = QFormLayout()
-        form.addRow("Strangers named as someone", self.fpir)
-        form.addRow("", self.override)
-        form.addRow("Match threshold", self.threshold)
-        form.addRow("", self.operating_point)
-        form.addRow("Margin over the next person", self.margin)
-        form.addRow("Greet a person at most every", self.cooldown)
-        form.addRow("Frames that must agree (k)", self.vote_k)
-        form.addRow("… out of the last (n)", self.vote_n)
-        form.addRow("Greeting", self.greeting)
-        form.addRow("", self.preview)
-        form.addRow("Camera", self.camera)
-        form.addRow("", self.mute)
+        for label, widget in (("Strangers named as someone", self.fpir), ("", self.override),
+                              ("Match threshold", self.threshold), ("", self.operating_point),
+                              ("Margin over the next person", self.margin),
+                              ("Greet a person at most every", self.cooldown),
+                              ("Frames that must agree (k)", self.vote_k), ("… out of the last (n)", self.vote_n),
+                              ("Greeting", self.greeting), ("", self.preview), ("Camera", self.camera),
+                              ("", self.mute)):
+            form.addRow(label, widget)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.message)
