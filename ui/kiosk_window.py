@@ -23,6 +23,8 @@ from kiosk.event_writer import BackgroundWriter, EventWriter
 from kiosk.feed import LatestFrame, SourceDown, SourceEnded, camera_feed
 from kiosk.gallery_sync import GallerySync
 from kiosk.matcher import GalleryIndex
+from kiosk.mqtt_reporter import MqttReporter
+from kiosk.outputs import DoorOutput, open_output
 from kiosk.recognizer import Recognizer
 from kiosk.speech import Speaker
 from kiosk.video import Frame, VideoSource
@@ -75,7 +77,7 @@ class KioskWindow(QWidget):
                                        "font-family:monospace;")
         self.stats_label.setVisible(show_stats)
         self._show_stats_overlay = show_stats
-        self.log_status = QLabel(self.view)  # the access log's trouble, if any
+        self.log_status = QLabel(self.view)  # the access log's, the door output's, the broker's trouble
         self.log_status.setStyleSheet("background:#9a6700; color:white; padding:4px;")
         self.log_status.hide()
         self.admin_button = QToolButton(self.view)
@@ -105,6 +107,7 @@ class KioskWindow(QWidget):
         self._index = self.sync.load()
         self.log_writer = BackgroundWriter(EventWriter(ctx.sessions, EventSpool(ctx.spool_path)),
                                            ctx.settings.snapshot_retention_days)
+        self.output, self.reporter = self._open_outputs(self.settings)
         self.recognition = RecognitionWorker(self._door(self.settings), self.mailbox)
         self.capture.frame.connect(self._on_frame)
         self.capture.status.connect(self._on_source_status)
@@ -120,7 +123,19 @@ class KioskWindow(QWidget):
 
     def _door(self, settings: Settings) -> DoorLoop:
         recognizer = Recognizer(self.ctx.engine, self._index, settings, scores=self.ctx.impostor_scores)
-        return DoorLoop(recognizer, self.log_writer, self.speaker.say, settings.greeting, settings.kiosk_id)
+        return DoorLoop(recognizer, self.log_writer, self.speaker.say, settings.greeting, settings.kiosk_id,
+                        output=self.output, reporter=self.reporter)
+
+    @staticmethod
+    def _open_outputs(settings: Settings) -> tuple[DoorOutput, MqttReporter | None]:
+        """The lock (forced closed) and the broker, if configured; the door's states go to both."""
+        reporter = MqttReporter(settings.mqtt, settings.kiosk_id) if settings.mqtt else None
+        return open_output(settings.door, reporter.door if reporter else None), reporter
+
+    def _close_outputs(self, output: DoorOutput, reporter: MqttReporter | None) -> None:
+        output.close()   # the lock first: "closed" still reaches the broker
+        if reporter is not None:
+            reporter.close()
 
     def _gallery_changed(self, index: GalleryIndex) -> None:
         self._index = index  # (the sync thread) for a door rebuilt after a settings change
@@ -142,7 +157,7 @@ class KioskWindow(QWidget):
 
     def _on_update(self, update: DoorUpdate) -> None:
         self.stats.frame_examined(time.monotonic(), update.recognised, update.times, update.greet_latency_s)
-        self._show_log_status(update.log_error)
+        self._show_status([update.log_error, update.door_error, update.report_error])
         if update.recognised:
             self._marks_time = time.monotonic()
             self.view.show_marks([FaceMark(f.face.box, f.match.name or "", GREEN if f.match.name else GREY)
@@ -161,13 +176,15 @@ class KioskWindow(QWidget):
         elif isinstance(status, SourceEnded):
             self._set_banner("idle", "End of video")
 
-    def _show_log_status(self, error: str | None) -> None:
-        if error:
-            self.log_status.setText(error.split(":")[0])  # "access log not written (N waiting)"
-            self.log_status.setToolTip(error)
+    def _show_status(self, errors: list[str | None]) -> None:
+        errors = [e for e in errors if e]
+        if errors:
+            # Each "summary: details": "access log not written (N waiting)", "door output did not open".
+            self.log_status.setText(" · ".join(e.split(":")[0] for e in errors))
+            self.log_status.setToolTip("\n".join(errors))
             self.log_status.adjustSize()
             self.log_status.move((self.view.width() - self.log_status.width()) // 2, 8)
-        self.log_status.setVisible(bool(error))
+        self.log_status.setVisible(bool(errors))
 
     def _set_banner(self, kind: str, text: str) -> None:
         self.banner.setText(text)
@@ -211,10 +228,17 @@ class KioskWindow(QWidget):
             return False
 
     def apply_settings(self, settings: Settings) -> None:
+        old_outputs = None
+        if (settings.door, settings.mqtt, settings.kiosk_id) != \
+                (self.settings.door, self.settings.mqtt, self.settings.kiosk_id):
+            old_outputs = (self.output, self.reporter)
+            self.output, self.reporter = self._open_outputs(settings)
         self.settings = settings
         self.ctx.settings = settings
         self.speaker.muted = settings.mute
         self.recognition.replace_door(self._door(settings))
+        if old_outputs is not None:
+            self._close_outputs(*old_outputs)
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape:
@@ -240,3 +264,4 @@ class KioskWindow(QWidget):
                 thread.wait(5000)
         self._threads = []
         self.log_writer.close()
+        self._close_outputs(self.output, self.reporter)
