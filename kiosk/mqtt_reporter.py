@@ -44,6 +44,7 @@ class MqttReporter:
         self.door_state = "closed"
         self.connected = False
         self.dropped = 0
+        self._closed = False
         # Message ids handed to paho and not yet acknowledged by the broker, and
         # those acknowledged before publish() returned to us (paho's thread is quick).
         self._unacked: set[int] = set()
@@ -97,7 +98,10 @@ class MqttReporter:
             return self._handoff.qsize() + len(self._unacked)
 
     def close(self) -> None:
-        """A clean stop: what is queued goes out if the broker is there, then "offline"."""
+        """A clean stop: what is queued goes out if the broker is there, then "offline" (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         self._handoff.put(None)
         self._thread.join(STOP_WAIT_S)
         if self.connected:
