@@ -157,7 +157,7 @@ class MqttReporter:
             self._send(topic, payload, retain=True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if self.connected:
+        if self.connected and not self._closed:
             log.warning("MQTT disconnected from %s:%s: %s", self.host, self.port, reason_code)
         self.connected = False
 
