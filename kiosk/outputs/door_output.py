@@ -119,6 +119,8 @@ class DoorOutput:
                 while not self._closing and time.monotonic() < self._until:
                     self._wake.wait(self._until - time.monotonic())
                 self._until = None
+                if self._closing:
+                    return   # close() switches off, once
             if self._switch_off("after opening") and self.error and not self.broken:
                 log.warning("door output working again")
                 self.error = None
