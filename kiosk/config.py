@@ -20,7 +20,7 @@ GALLERY_NAME = "gallery.db"
 CONFIG_NAME = "kiosk.json"
 
 
-DOOR_TYPES = ("none", "gpio", "command", "serial")
+DOOR_TYPES = ("none", "gpio", "command", "serial", "webhook")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class DoorSettings:
     # the LCUS-1 / CH340 board's protocol (start, relay, state, checksum).
     on_hex: str = "A00101A2"
     off_hex: str = "A00100A1"
+    url: str = ""                   # webhook: http(s)://... receiving signed JSON POSTs
+    secret: str = ""                # webhook: the HMAC-SHA256 key the receiver checks
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,12 @@ def _door_problem(door: DoorSettings) -> str | None:
                     raise ValueError
             except ValueError:
                 return f"door.{key} must be bytes in hex (A00101A2, say), not {getattr(door, key)!r}"
+    if door.type == "webhook":
+        url = urlsplit(door.url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            return f"door.url must be http://host/path or https://host/path for a webhook door, not {door.url!r}"
+        if len(door.secret) < 16:
+            return "door.secret must be at least 16 characters for a webhook door (its requests are signed with it)"
     return None
 
 
@@ -251,8 +259,12 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
 
 
 def _as_json(value):
-    """A section ("door", "mqtt") as the JSON object it was read from."""
-    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+    """A section ("door", "mqtt") as a JSON object of what differs from its defaults."""
+    if not dataclasses.is_dataclass(value):
+        return value
+    defaults = type(value)()
+    return {f.name: list(v) if isinstance(v := getattr(value, f.name), tuple) else v
+            for f in dataclasses.fields(value) if getattr(value, f.name) != getattr(defaults, f.name)}
 
 
 def site_scores_path(settings_file: Path | None = None) -> Path:

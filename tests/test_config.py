@@ -46,11 +46,14 @@ def test_a_whole_number_is_accepted_for_a_decimal_setting(tmp_path):
     ({"door": {"type": "gpio"}}, r"door.pin is needed for a gpio door"),
     ({"door": {"type": "gpio", "pin": 40}}, r"door.pin must be between 0 and 27, not 40"),
     ({"door": {"type": "gpio", "pin": "17"}}, r"door.pin must be int or null, not '17'"),
-    ({"door": {"type": "relay"}}, r"door.type must be one of none, gpio, command, serial, not 'relay'"),
+    ({"door": {"type": "relay"}}, r"door.type must be one of none, gpio, command, serial, webhook, not 'relay'"),
     ({"door": {"type": "command"}}, r"door.command is needed for a command door"),
     ({"door": {"type": "command", "command": "open-door.sh"}}, r"door.command must be a list of strings"),
     ({"door": {"type": "serial"}}, r"door.port is needed for a serial door"),
     ({"door": {"type": "serial", "port": "/dev/ttyUSB0", "on_hex": "A0 0Z"}}, r"door.on_hex must be bytes in hex"),
+    ({"door": {"type": "webhook", "url": "door.lan/open", "secret": "s" * 16}}, r"door.url must be http://host/path"),
+    ({"door": {"type": "webhook", "url": "https://door.lan/open", "secret": "short"}},
+     r"door.secret must be at least 16 characters"),
     ({"door": {"tpye": "gpio"}}, r"unknown setting\(s\) door.tpye"),
     ({"door": "gpio"}, r"door must be an object, not 'gpio'"),
     ({"mqtt": {"url": "http://broker:1883"}}, r"mqtt.url must be mqtt://host:port or mqtts://host:port"),
@@ -88,4 +91,5 @@ def test_the_door_and_broker_sections_load_and_save_back(tmp_path):
     assert loaded.mqtt == MqttSettings(url="mqtts://broker.lan:8883", username="kiosk", password="pw")
     save_settings(loaded, tmp_path / "saved.json")
     assert load_settings(tmp_path / "saved.json") == loaded
-    assert json.loads((tmp_path / "saved.json").read_text())["door"]["command"] == ["/usr/local/bin/open-door", "--hall"]
+    assert json.loads((tmp_path / "saved.json").read_text())["door"] == \
+        {"type": "command", "command": ["/usr/local/bin/open-door", "--hall"], "open_seconds": 5.0}

@@ -4,10 +4,14 @@ and the open time respected."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
-import os
 import sys
+import threading
 import time
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from gpiozero import Device
@@ -16,6 +20,7 @@ from helpers import wait_for
 from kiosk.config import DoorSettings
 from kiosk.outputs import DoorOutput, open_output
 from kiosk.outputs.door_output import CLOSED, OPEN
+from kiosk.outputs.webhook import SIGNATURE_HEADER
 
 PIN = 17
 
@@ -212,6 +217,89 @@ def test_a_board_unplugged_mid_run_is_shown_and_the_door_disabled():
 def test_a_missing_serial_device_is_an_error_shown(tmp_path):
     output = open_output(DoorSettings(type="serial", port=str(tmp_path / "ttyUSB9")))
     assert output.broken and output.error.startswith("door output serial unavailable:")
+    output.close()
+
+
+# ---- an HTTP webhook ----------------------------------------------------------------
+
+SECRET = "correct horse battery staple"
+
+
+class DoorEndpoint:
+    """A real HTTP server on a free loopback port standing for a door controller:
+    it keeps each request's body and signature, and answers `status`."""
+
+    def __init__(self, status: int = 200):
+        endpoint = self
+        self.requests: list[tuple[bytes, str | None]] = []
+        self.status = status
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                endpoint.requests.append((body, self.headers.get(SIGNATURE_HEADER)))
+                self.send_response(endpoint.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/door/open"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def messages(self) -> list[dict]:
+        return [json.loads(body) for body, _ in self.requests]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def endpoint():
+    endpoint = DoorEndpoint()
+    yield endpoint
+    endpoint.close()
+
+
+def webhook_door(url: str) -> DoorOutput:
+    return open_output(DoorSettings(type="webhook", url=url, secret=SECRET))
+
+
+def test_a_webhook_gets_signed_close_open_close(endpoint):
+    output = webhook_door(endpoint.url)
+    output.pulse(0.2, {"type": "granted", "name": "Zoë"})
+    assert wait_for(lambda: len(endpoint.requests) == 3)
+    assert [m["action"] for m in endpoint.messages()] == ["close", "open", "close"]
+    assert endpoint.messages()[1]["event"] == {"type": "granted", "name": "Zoë"}
+    for body, signed in endpoint.requests:   # what a receiver checks, with the shared secret
+        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(signed, expected)
+        assert datetime.fromisoformat(json.loads(body)["sent"]).tzinfo is not None
+    assert output.error is None
+    output.close()
+
+
+def test_a_webhook_answering_an_error_is_shown_and_not_retried(endpoint):
+    output = webhook_door(endpoint.url)
+    endpoint.status = 503
+    output.pulse(5)
+    assert wait_for(lambda: output.error is not None and len(endpoint.requests) == 3)
+    assert output.error.startswith("door output did not open: WebhookFailed:") and "answered 503" in output.error
+    time.sleep(0.3)
+    assert len(endpoint.requests) == 3 and output.broken   # its close got a 503 too: disabled
+    output.close()
+
+
+def test_a_webhook_nobody_answers_is_disabled_from_the_start(tmp_path):
+    endpoint = DoorEndpoint()
+    url = endpoint.url
+    endpoint.close()                                  # the port refuses connections now
+    output = webhook_door(url)
+    assert output.broken and "did not close at start: WebhookFailed" in output.error
+    assert output.pulse(1) is False
     output.close()
 
 

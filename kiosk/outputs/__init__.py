@@ -37,4 +37,7 @@ def _relay(door: DoorSettings):
     if door.type == "serial":
         from kiosk.outputs.serial_relay import SerialRelay
         return SerialRelay(door.port, door.baudrate, bytes.fromhex(door.on_hex), bytes.fromhex(door.off_hex))
+    if door.type == "webhook":
+        from kiosk.outputs.webhook import WebhookRelay
+        return WebhookRelay(door.url, door.secret)
     return NoRelay()
