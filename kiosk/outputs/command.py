@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+from kiosk.outputs.door_output import MessageRelay
+
 TIMEOUT_S = 10.0
 
 
@@ -13,7 +15,7 @@ class CommandFailed(RuntimeError):
     pass
 
 
-class CommandRelay:
+class CommandRelay(MessageRelay):
     """The program gets {"action": "open", "seconds": float, "event": {...}} on a
     grant and {"action": "close"} after the open time, at start and at exit.
     A non-zero exit, or no exit within TIMEOUT_S, is a failure."""
@@ -21,16 +23,7 @@ class CommandRelay:
     def __init__(self, argv: tuple[str, ...]):
         self.argv = list(argv)
 
-    def on(self, seconds: float, event: dict | None) -> None:
-        self._run({"action": "open", "seconds": round(seconds, 3), "event": event})
-
-    def off(self) -> None:
-        self._run({"action": "close"})
-
-    def close(self) -> None:
-        pass
-
-    def _run(self, message: dict) -> None:
+    def send(self, message: dict) -> None:
         try:
             done = subprocess.run(self.argv, input=json.dumps(message).encode("utf-8"),
                                   capture_output=True, timeout=TIMEOUT_S)

@@ -23,6 +23,23 @@ class Relay(Protocol):
     def close(self) -> None: ...
 
 
+class MessageRelay:
+    """A relay told what to do in messages (a program, a webhook):
+    {"action": "open", "seconds": float, "event": {...}} and {"action": "close"}."""
+
+    def on(self, seconds: float, event: dict | None) -> None:
+        self.send({"action": "open", "seconds": round(seconds, 3), "event": event})
+
+    def off(self) -> None:
+        self.send({"action": "close"})
+
+    def close(self) -> None:
+        pass
+
+    def send(self, message: dict) -> None:
+        raise NotImplementedError
+
+
 class NoRelay:
     """No door hardware: the kiosk greets and logs only."""
 

@@ -10,6 +10,8 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 
+from kiosk.outputs.door_output import MessageRelay
+
 TIMEOUT_S = 5.0
 SIGNATURE_HEADER = "X-Kiosk-Signature"
 
@@ -23,7 +25,7 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-class WebhookRelay:
+class WebhookRelay(MessageRelay):
     """POSTs {"action": "open", "seconds", "event", "sent"} on a grant and
     {"action": "close", "sent"} after the open time, at start and at exit, each
     signed in the X-Kiosk-Signature header ("sent", inside the signed body, lets
@@ -32,16 +34,7 @@ class WebhookRelay:
     def __init__(self, url: str, secret: str):
         self.url, self.secret = url, secret
 
-    def on(self, seconds: float, event: dict | None) -> None:
-        self._post({"action": "open", "seconds": round(seconds, 3), "event": event})
-
-    def off(self) -> None:
-        self._post({"action": "close"})
-
-    def close(self) -> None:
-        pass
-
-    def _post(self, message: dict) -> None:
+    def send(self, message: dict) -> None:
         message["sent"] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         body = json.dumps(message).encode("utf-8")
         request = urllib.request.Request(self.url, data=body, method="POST", headers={
