@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -26,7 +27,7 @@ class LocalBroker:
     """mosquitto on 127.0.0.1:port, with its sessions and retained messages
     persisted in `folder`, so stop() then start() is a broker restart."""
 
-    def __init__(self, folder: Path, port: int | None = None):
+    def __init__(self, folder: Path, port: int | None = None, users: dict[str, str] | None = None):
         if shutil.which("mosquitto") is None:
             raise FileNotFoundError("mosquitto is not installed (scripts/setup.sh installs it)")
         self.port = port or free_port()
@@ -34,7 +35,16 @@ class LocalBroker:
         self.folder = folder
         self.config = folder / "mosquitto.conf"
         # 2.0 with a config file: an explicit listener and anonymous clients allowed.
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+        # users: name -> password; then only they may connect.
+        access = "allow_anonymous true\n"
+        if users:
+            passwords = folder / "passwords"
+            passwords.write_text("".join(f"{name}:{password}\n" for name, password in users.items()))
+            subprocess.run(["mosquitto_passwd", "-U", str(passwords)], check=True)   # hashes them in place
+            access = f"allow_anonymous false\npassword_file {passwords}\n"
+        # user: started as root, mosquitto would drop to the "mosquitto" user,
+        # which cannot read or write this folder; as anyone else it is ignored.
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nuser {getpass.getuser()}\n{access}"
                                f"persistence true\npersistence_location {folder}/\n", encoding="utf-8")
         self.process: subprocess.Popen | None = None
 

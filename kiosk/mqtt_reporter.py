@@ -43,6 +43,7 @@ class MqttReporter:
         self.discovery_prefix = settings.discovery_prefix
         self.door_state = "closed"
         self.connected = False
+        self.refused: str | None = None   # the broker's reason, when it said no (credentials)
         self.dropped = 0
         self._closed = False
         # Message ids handed to paho and not yet acknowledged by the broker, and
@@ -88,7 +89,8 @@ class MqttReporter:
         log's), or None."""
         lost = f", {self.dropped} dropped" if self.dropped else ""
         if not self.connected:
-            return f"MQTT broker unreachable ({self.waiting()} waiting{lost}): {self.host}:{self.port}"
+            trouble = f"refused the kiosk ({self.refused})" if self.refused else "unreachable"
+            return f"MQTT broker {trouble} ({self.waiting()} waiting{lost}): {self.host}:{self.port}"
         if self.dropped:
             return f"MQTT messages lost ({self.dropped} dropped while the broker was away): {self.host}:{self.port}"
         return None
@@ -147,8 +149,11 @@ class MqttReporter:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.warning("MQTT broker %s:%s refused the connection: %s", self.host, self.port, reason_code)
+            if self.refused is None:
+                log.warning("MQTT broker %s:%s refused the connection: %s", self.host, self.port, reason_code)
+            self.refused = str(reason_code)
             return
+        self.refused = None
         log.info("MQTT connected to %s:%s", self.host, self.port)
         self.connected = True
         client.subscribe(f"{self.discovery_prefix}/status", qos=1)

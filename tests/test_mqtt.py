@@ -133,3 +133,17 @@ def test_a_full_queue_drops_new_messages_and_says_so(tmp_path):
     assert wait_for(lambda: reporter.dropped >= 15)
     assert "unreachable" in reporter.error and "dropped" in reporter.error
     reporter.close()
+
+
+def test_credentials_are_used_and_a_refusal_is_shown(tmp_path):
+    broker = LocalBroker(tmp_path, users={"kiosk": "s3cret pass"}).start()
+    try:
+        good = MqttReporter(MqttSettings(url=broker.url, username="kiosk", password="s3cret pass"), KIOSK)
+        bad = MqttReporter(MqttSettings(url=broker.url, username="kiosk", password="wrong"), "door-8")
+        assert wait_for(lambda: good.connected and bad.refused is not None)
+        assert good.error is None and not bad.connected
+        assert bad.error == f"MQTT broker refused the kiosk (Not authorized) (0 waiting): 127.0.0.1:{broker.port}"
+        good.close()
+        bad.close()
+    finally:
+        broker.stop()
