@@ -39,7 +39,8 @@ class DoorSettings:
     on_hex: str = "A00101A2"
     off_hex: str = "A00100A1"
     url: str = ""                   # webhook: http(s)://... receiving signed JSON POSTs
-    secret: str = ""                # webhook: the HMAC-SHA256 key the receiver checks
+    # webhook: the HMAC-SHA256 key the receiver checks (kept out of repr: logs, audit trail)
+    secret: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class MqttSettings:
 
     url: str = ""                   # mqtt://host:1883 or mqtts://host:8883
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)   # kept out of logs and the audit trail
     tls: bool = False               # also implied by mqtts://
     discovery_prefix: str = "homeassistant"
 
