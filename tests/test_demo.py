@@ -108,5 +108,5 @@ def test_the_demo_window_reports_to_a_broker_and_says_offline_when_it_stops(qtbo
     assert {t.split("/")[1] for _, t, _, _ in listener.messages if t.startswith("homeassistant/")} == \
         {"event", "sensor", "binary_sensor"}
     window.close()
-    assert listener.payloads("kiosk/demo/availability") == [b"online", b"offline"]
+    qtbot.waitUntil(lambda: listener.payloads("kiosk/demo/availability") == [b"online", b"offline"], timeout=5_000)
     listener.close()

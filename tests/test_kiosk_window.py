@@ -212,7 +212,7 @@ def test_a_grant_opens_the_door_and_is_reported_to_the_broker(qtbot, ctx, tmp_pa
     assert listener.payloads("kiosk/door-test/door")[-2:] == [b"open", b"closed"]
     assert len([t for _, t, _, _ in listener.messages if t.startswith("homeassistant/")]) == 3
     window.close()
-    assert listener.payloads("kiosk/door-test/availability")[-1] == b"offline"
+    qtbot.waitUntil(lambda: listener.payloads("kiosk/door-test/availability")[-1:] == [b"offline"], timeout=5_000)
     assert pin.state == 0
     listener.close()
 
