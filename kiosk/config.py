@@ -20,7 +20,8 @@ GALLERY_NAME = "gallery.db"
 CONFIG_NAME = "kiosk.json"
 
 
-DOOR_TYPES = ("none", "gpio", "command", "serial", "webhook")
+DOOR_TYPES = ("none", "gpio", "command", "serial", "webhook", "mqtt")
+MQTT_DEVICES = ("shelly", "tasmota")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class DoorSettings:
     # the LCUS-1 / CH340 board's protocol (start, relay, state, checksum).
     on_hex: str = "A00101A2"
     off_hex: str = "A00100A1"
+    # mqtt: a relay device on the "mqtt" section's broker, each opening sent
+    # with the device's own auto-off: "shelly" (Gen2+ RPC, toggle_after) or
+    # "tasmota" (PulseTime), and its topic (Shelly: its id, shellyplus1-a8032ab1c2d3).
+    device: str = "shelly"
+    topic: str = ""
     url: str = ""                   # webhook: http(s)://... receiving signed JSON POSTs
     # webhook: the HMAC-SHA256 key the receiver checks (kept out of repr: logs, audit trail)
     secret: str = field(default="", repr=False)
@@ -190,6 +196,8 @@ def settings_problem(settings: Settings) -> str | None:
         return "greeting must contain {name}"
     if not settings.kiosk_id.strip():
         return "kiosk_id must not be empty"
+    if settings.door.type == "mqtt" and settings.mqtt is None:
+        return 'door.type "mqtt" needs the "mqtt" section (the broker the relay listens on)'
     return _door_problem(settings.door) or _mqtt_problem(settings)
 
 
@@ -217,6 +225,11 @@ def _door_problem(door: DoorSettings) -> str | None:
                     raise ValueError
             except ValueError:
                 return f"door.{key} must be bytes in hex (A00101A2, say), not {getattr(door, key)!r}"
+    if door.type == "mqtt":
+        if door.device not in MQTT_DEVICES:
+            return f"door.device must be one of {', '.join(MQTT_DEVICES)}, not {door.device!r}"
+        if not door.topic or any(c in door.topic for c in "+#"):
+            return f"door.topic must be the device's MQTT topic (no + or #), not {door.topic!r}"
     if door.type == "webhook":
         url = urlsplit(door.url)
         if url.scheme not in ("http", "https") or not url.hostname:

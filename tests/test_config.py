@@ -46,7 +46,7 @@ def test_a_whole_number_is_accepted_for_a_decimal_setting(tmp_path):
     ({"door": {"type": "gpio"}}, r"door.pin is needed for a gpio door"),
     ({"door": {"type": "gpio", "pin": 40}}, r"door.pin must be between 0 and 27, not 40"),
     ({"door": {"type": "gpio", "pin": "17"}}, r"door.pin must be int or null, not '17'"),
-    ({"door": {"type": "relay"}}, r"door.type must be one of none, gpio, command, serial, webhook, not 'relay'"),
+    ({"door": {"type": "relay"}}, r"door.type must be one of none, gpio, command, serial, webhook, mqtt, not 'relay'"),
     ({"door": {"type": "command"}}, r"door.command is needed for a command door"),
     ({"door": {"type": "command", "command": "open-door.sh"}}, r"door.command must be a list of strings"),
     ({"door": {"type": "serial"}}, r"door.port is needed for a serial door"),

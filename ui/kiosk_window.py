@@ -130,7 +130,8 @@ class KioskWindow(QWidget):
     def _open_outputs(settings: Settings) -> tuple[DoorOutput, MqttReporter | None]:
         """The lock (forced closed) and the broker, if configured; the door's states go to both."""
         reporter = MqttReporter(settings.mqtt, settings.kiosk_id) if settings.mqtt else None
-        return open_output(settings.door, reporter.door if reporter else None), reporter
+        output = open_output(settings.door, reporter.door if reporter else None, settings.mqtt, settings.kiosk_id)
+        return output, reporter
 
     def _close_outputs(self, output: DoorOutput, reporter: MqttReporter | None) -> None:
         output.close()   # the lock first: "closed" still reaches the broker
