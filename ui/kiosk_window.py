@@ -28,6 +28,7 @@ from kiosk.outputs import DoorOutput, open_output
 from kiosk.recognizer import Recognizer
 from kiosk.speech import Speaker
 from kiosk.video import Frame, VideoSource
+from kiosk.watchdog import sd_notify, watchdog_interval_s
 from ui.frames import to_qimage
 from ui.video_view import GREEN, GREY, RED, FaceMark, VideoView
 from ui.workers import CaptureWorker, RecognitionWorker, start_in_thread
@@ -97,6 +98,11 @@ class KioskWindow(QWidget):
         self._banner_timer.timeout.connect(lambda: self._set_banner("idle", IDLE_TEXT))
         self._stats_timer = QTimer(self, interval=500)
         self._stats_timer.timeout.connect(self._show_stats)
+        # Under systemd with WatchdogSec: pinged at half the interval while the
+        # event loop runs and the recognizer's loop turns; a hung kiosk is restarted.
+        self._watchdog_s = watchdog_interval_s()
+        self._watchdog_timer = QTimer(self, interval=int(1000 * (self._watchdog_s or 0) / 2))
+        self._watchdog_timer.timeout.connect(self._ping_watchdog)
 
         self.mailbox = LatestFrame()
         self.capture = CaptureWorker(lambda stop: camera_feed(source, stop, loop_files, open_source),
@@ -120,6 +126,9 @@ class KioskWindow(QWidget):
         self.sync.start()
         if self._show_stats_overlay:
             self._stats_timer.start()
+        if self._watchdog_s:
+            self._watchdog_timer.start()
+        sd_notify("READY=1")
 
     def _door(self, settings: Settings) -> DoorLoop:
         recognizer = Recognizer(self.ctx.engine, self._index, settings, scores=self.ctx.impostor_scores)
@@ -137,6 +146,10 @@ class KioskWindow(QWidget):
         output.close()   # the lock first: "closed" still reaches the broker
         if reporter is not None:
             reporter.close()
+
+    def _ping_watchdog(self) -> None:
+        if time.monotonic() - self.recognition.alive_at < self._watchdog_s:
+            sd_notify("WATCHDOG=1")
 
     def _gallery_changed(self, index: GalleryIndex) -> None:
         self._index = index  # (the sync thread) for a door rebuilt after a settings change
@@ -255,6 +268,9 @@ class KioskWindow(QWidget):
 
     def stop(self) -> None:
         """Stop both workers and wait for their threads (idempotent)."""
+        if self._threads:   # the first call
+            sd_notify("STOPPING=1")
+        self._watchdog_timer.stop()
         self._stats_timer.stop()
         self.sync.stop()
         self.capture.stop()
