@@ -26,7 +26,8 @@ DOOR_PROGRAM = "import sys\nopen(sys.argv[1], 'a').write(sys.stdin.read() + '\\n
 
 @pytest.fixture
 def door_kiosk(tmp_path, engine, model_dir, faces_dir):
-    """Starts `kiosk run` on a video of an enrolled person, the door a program
+    """Starts `kiosk run` on a video of an enrolled person (looped: a busy machine
+    may miss a visit), the door a program
     that appends each message it gets to door.jsonl; returns (start, actions)."""
     db_url = f"sqlite:///{tmp_path / 'gallery.db'}"
     face = the_subject(engine, load_rgb(faces_dir / "people" / "obama" / "obama.jpg"), "obama.jpg").face
@@ -42,7 +43,7 @@ def door_kiosk(tmp_path, engine, model_dir, faces_dir):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "KIOSK_HOME": str(tmp_path),
            "PYTHONPATH": str(PROJECT_DIR)}
     command = [sys.executable, "-m", "ui.cli", "--db", db_url, "--model-dir", str(model_dir),
-               "--config", str(tmp_path / "kiosk.json"), "run", "--source", str(video), "--windowed", "--mute"]
+               "--config", str(tmp_path / "kiosk.json"), "run", "--source", str(video), "--loop", "--windowed", "--mute"]
     started = []
 
     def start() -> subprocess.Popen:
