@@ -16,6 +16,7 @@ from kiosk.config import PROJECT_DIR
 from kiosk.paths import resources_dir
 from kiosk.context import KioskContext
 from kiosk.door_bench import door_figures
+from kiosk.output_bench import output_figures
 from kiosk.engine import Face
 from kiosk.gallery import GalleryMatrix
 from kiosk.images import load_rgb
@@ -59,6 +60,7 @@ def run_bench(ctx: KioskContext, runs: int = 30, peer: bool = False, idle_second
     figures["replay_fps"] = _replay_fps(ctx, enrolled, clip)
     figures["startup_s"] = _startup_s(ctx, enrolled, person)
     figures.update(door_figures(ctx, _index_of(enrolled), person, idle_seconds))
+    figures.update(output_figures(runs))
     if peer:
         figures["peer_face_recognition_fps"] = _peer_fps(clip)
     figures["machine"] = f"{os.cpu_count()} cores, {sys.platform}"

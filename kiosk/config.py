@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import dataclass
+import types
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kiosk import paths
 from kiosk.files import write_atomically
@@ -15,6 +18,46 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 # In the data folder (kiosk.paths.data_dir), never the current directory.
 GALLERY_NAME = "gallery.db"
 CONFIG_NAME = "kiosk.json"
+
+
+DOOR_TYPES = ("none", "gpio", "command", "serial", "webhook", "mqtt")
+MQTT_DEVICES = ("shelly", "tasmota")
+
+
+@dataclass(frozen=True)
+class DoorSettings:
+    """The door's output (kiosk.outputs): what opens the lock on a grant."""
+
+    type: str = "none"              # none: no door hardware (the kiosk greets and logs only)
+    open_seconds: float = 3.0       # how long the lock stays open after a grant
+    pin: int | None = None          # gpio: the BCM pin number driving the relay
+    active_high: bool = True        # gpio: False for the common relay boards that switch on a low pin
+    command: tuple[str, ...] = ()   # command: the program and its arguments, run with JSON on stdin
+    port: str = ""                  # serial: /dev/ttyUSB0, or any pyserial URL (loop:// in tests)
+    baudrate: int = 9600
+    # serial: the bytes (hex) that switch relay 1 on and off; the default is
+    # the LCUS-1 / CH340 board's protocol (start, relay, state, checksum).
+    on_hex: str = "A00101A2"
+    off_hex: str = "A00100A1"
+    # mqtt: a relay device on the "mqtt" section's broker, each opening sent
+    # with the device's own auto-off: "shelly" (Gen2+ RPC, toggle_after) or
+    # "tasmota" (PulseTime), and its topic (Shelly: its id, shellyplus1-a8032ab1c2d3).
+    device: str = "shelly"
+    topic: str = ""
+    url: str = ""                   # webhook: http(s)://... receiving signed JSON POSTs
+    # webhook: the HMAC-SHA256 key the receiver checks (kept out of repr: logs, audit trail)
+    secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    """Reporting to a broker (kiosk.mqtt_reporter), Home Assistant's discovery included."""
+
+    url: str = ""                   # mqtt://host:1883 or mqtts://host:8883
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)   # kept out of logs and the audit trail
+    tls: bool = False               # also implied by mqtts://
+    discovery_prefix: str = "homeassistant"
 
 
 @dataclass(frozen=True)
@@ -48,6 +91,9 @@ class Settings:
     # Access-log snapshots (face crops, strangers' too) older than this are
     # blanked; the log rows themselves stay.
     snapshot_retention_days: int = 30
+    door: DoorSettings = field(default_factory=DoorSettings)
+    # None: nothing is sent anywhere (the default).
+    mqtt: MqttSettings | None = None
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -71,19 +117,48 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(f"{path}: cannot read settings ({exc})") from exc
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a JSON object of settings")
-    unknown = set(values) - {f.name for f in dataclasses.fields(Settings)}
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
-    for key, value in values.items():
-        expected = _SETTING_TYPES[key]
-        if float in expected and isinstance(value, int) and not isinstance(value, bool):
-            values[key] = value = float(value)
-        if type(value) not in expected:
-            raise ConfigError(f"{path}: {key} must be {_type_words(expected)}, not {value!r}")
-    settings = Settings(**values)
+    try:
+        settings = _parse(Settings, values, "")
+    except _BadValue as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     if problem := settings_problem(settings):
         raise ConfigError(f"{path}: {problem}")
     return settings
+
+
+class _BadValue(ValueError):
+    pass
+
+
+def _parse(cls, values: dict, prefix: str):
+    """values (from JSON) as a `cls` dataclass: each key known, each value of its
+    annotated type, nested sections ("door", "mqtt") parsed the same way. The one
+    place where JSON becomes settings."""
+    hints = typing.get_type_hints(cls)
+    unknown = set(values) - set(hints)
+    if unknown:
+        raise _BadValue(f"unknown setting(s) {', '.join(prefix + k for k in sorted(unknown))}")
+    parsed = {}
+    for key, value in values.items():
+        name, allowed = prefix + key, _allowed_types(hints[key])
+        section = next((t for t in allowed if dataclasses.is_dataclass(t)), None)
+        if section is not None and isinstance(value, dict):
+            value = _parse(section, value, f"{name}.")
+        elif tuple in allowed and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = tuple(value)
+        elif float in allowed and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) not in allowed:
+            raise _BadValue(f"{name} must be {_type_words(allowed)}, not {value!r}")
+        parsed[key] = value
+    return cls(**parsed)
+
+
+def _allowed_types(hint) -> tuple[type, ...]:
+    """float | None -> (float, NoneType); tuple[str, ...] -> (tuple,)."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return tuple(t for h in typing.get_args(hint) for t in _allowed_types(h))
+    return (typing.get_origin(hint) or hint,)
 
 
 # The range each number may take, inclusive. Outside it a door either lets
@@ -97,6 +172,11 @@ SETTING_RANGES = {
     "vote_k": (1, 15),
     "vote_n": (1, 15),
     "snapshot_retention_days": (1, 3650),   # a day to ten years
+    # A lock open for less than a second is missed; one open for more than
+    # 30 s is a door left open.
+    "door.open_seconds": (1.0, 30.0),
+    "door.pin": (0, 27),                    # the Raspberry Pi header's BCM pins
+    "door.baudrate": (300, 1_000_000),
 }
 
 
@@ -105,7 +185,7 @@ def settings_problem(settings: Settings) -> str | None:
     allowed range), or None. The settings file, the command line and the
     admin panel all check through here."""
     for key, (low, high) in SETTING_RANGES.items():
-        value = getattr(settings, key)
+        value = _setting(settings, key)
         if value is None:
             continue
         if not (low <= value <= high):   # NaN fails too
@@ -116,25 +196,89 @@ def settings_problem(settings: Settings) -> str | None:
         return "greeting must contain {name}"
     if not settings.kiosk_id.strip():
         return "kiosk_id must not be empty"
+    if settings.door.type == "mqtt" and settings.mqtt is None:
+        return 'door.type "mqtt" needs the "mqtt" section (the broker the relay listens on)'
+    return _door_problem(settings.door) or _mqtt_problem(settings)
+
+
+def _setting(settings: Settings, key: str):
+    """A setting by its dotted name ("door.open_seconds"); None inside an absent section."""
+    value = settings
+    for part in key.split("."):
+        value = getattr(value, part, None) if value is not None else None
+    return value
+
+
+def _door_problem(door: DoorSettings) -> str | None:
+    if door.type not in DOOR_TYPES:
+        return f"door.type must be one of {', '.join(DOOR_TYPES)}, not {door.type!r}"
+    if door.type == "gpio" and door.pin is None:
+        return "door.pin is needed for a gpio door (the BCM pin number, 0 to 27)"
+    if door.type == "command" and not door.command:
+        return 'door.command is needed for a command door (["program", "arg", ...])'
+    if door.type == "serial":
+        if not door.port:
+            return "door.port is needed for a serial door (/dev/ttyUSB0, say)"
+        for key in ("on_hex", "off_hex"):
+            try:
+                if not bytes.fromhex(getattr(door, key)):
+                    raise ValueError
+            except ValueError:
+                return f"door.{key} must be bytes in hex (A00101A2, say), not {getattr(door, key)!r}"
+    if door.type == "mqtt":
+        if door.device not in MQTT_DEVICES:
+            return f"door.device must be one of {', '.join(MQTT_DEVICES)}, not {door.device!r}"
+        if not door.topic or any(c in door.topic for c in "+#"):
+            return f"door.topic must be the device's MQTT topic (no + or #), not {door.topic!r}"
+    if door.type == "webhook":
+        url = urlsplit(door.url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            return f"door.url must be http://host/path or https://host/path for a webhook door, not {door.url!r}"
+        if len(door.secret) < 16:
+            return "door.secret must be at least 16 characters for a webhook door (its requests are signed with it)"
+    return None
+
+
+def _mqtt_problem(settings: Settings) -> str | None:
+    mqtt = settings.mqtt
+    if mqtt is None:
+        return None
+    url = urlsplit(mqtt.url)
+    try:
+        port = url.port
+    except ValueError:
+        port = -1
+    if url.scheme not in ("mqtt", "mqtts") or not url.hostname or port == -1:
+        return f"mqtt.url must be mqtt://host:port or mqtts://host:port, not {mqtt.url!r}"
+    if any(c in settings.kiosk_id for c in "/+#"):
+        return f"kiosk_id must not contain /, + or # with mqtt on (it is part of the topics), not {settings.kiosk_id!r}"
+    if not mqtt.discovery_prefix or any(c in mqtt.discovery_prefix for c in "+#"):
+        return f"mqtt.discovery_prefix must be a topic without + or #, not {mqtt.discovery_prefix!r}"
     return None
 
 
 def _type_words(types: tuple[type, ...]) -> str:
-    return " or ".join("null" if t is type(None) else t.__name__ for t in types)
-
-
-_SETTING_TYPES = {f.name: ((float, type(None)) if f.name == "threshold" else (type(f.default),))
-                  for f in dataclasses.fields(Settings)}
+    words = {type(None): "null", tuple: "a list of strings"}
+    return " or ".join(words.get(t, "an object" if dataclasses.is_dataclass(t) else t.__name__) for t in types)
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
     """Write the settings that differ from the defaults, atomically."""
     path = path or config_path(create_folder=True)
     defaults = Settings()
-    changed = {f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)
+    changed = {f.name: _as_json(getattr(settings, f.name)) for f in dataclasses.fields(Settings)
                if getattr(settings, f.name) != getattr(defaults, f.name)}
     write_atomically(path, (json.dumps(changed, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return path
+
+
+def _as_json(value):
+    """A section ("door", "mqtt") as a JSON object of what differs from its defaults."""
+    if not dataclasses.is_dataclass(value):
+        return value
+    defaults = type(value)()
+    return {f.name: list(v) if isinstance(v := getattr(value, f.name), tuple) else v
+            for f in dataclasses.fields(value) if getattr(value, f.name) != getattr(defaults, f.name)}
 
 
 def site_scores_path(settings_file: Path | None = None) -> Path:

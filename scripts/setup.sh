@@ -9,12 +9,14 @@ cd "$(dirname "$0")/.."
 # libespeak-ng1 + espeak-ng-data: pyttsx3's speech; alsa-utils: its `aplay`.
 # xvfb/xauth + libxcb-*: a real Qt window on a virtual screen (screenshots).
 # fonts-wqy-microhei: CJK names; sox: measuring the greeting WAV.
+# mosquitto (+ clients): the MQTT broker the tests and `kiosk bench` start on
+# a free loopback port (the kiosk itself reports to the site's broker).
 APT_PACKAGES=(
   libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-1-3
   libespeak-ng1 espeak-ng-data espeak-ng alsa-utils sox
   xvfb xauth libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1
   libxcb-shape0 libxcb-xkb1 libxcb-randr0 libxcb-render-util0 libxcb-image0
-  fonts-wqy-microhei
+  fonts-wqy-microhei mosquitto mosquitto-clients
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -156,3 +156,27 @@ def any_db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'gallery.db'}"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def pins():
+    """gpiozero's mock pin factory (GPIOZERO_PIN_FACTORY=mock): each pin records
+    its states and the time between them."""
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+    previous, Device.pin_factory = Device.pin_factory, MockFactory()
+    yield Device.pin_factory
+    Device.pin_factory.reset()
+    Device.pin_factory = previous
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """Debian's mosquitto on a free loopback port (skipped where it is not installed)."""
+    import shutil
+    from kiosk.local_broker import LocalBroker
+    if shutil.which("mosquitto") is None:
+        pytest.skip("mosquitto is not installed (scripts/setup.sh installs it)")
+    broker = LocalBroker(tmp_path).start()
+    yield broker
+    broker.stop()

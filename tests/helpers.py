@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import wave
 from contextlib import contextmanager
 from functools import lru_cache
@@ -90,3 +91,14 @@ def wav_rms(path) -> tuple[float, float]:
         assert wav.getsampwidth() == 2
     samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768
     return seconds, float(np.sqrt(np.mean(samples**2))) if len(samples) else 0.0
+
+
+def wait_for(condition, timeout: float = 15.0) -> bool:
+    """Poll `condition` until it holds or `timeout` passes (what another thread,
+    process or broker does arrives in its own time); its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return condition()

@@ -41,6 +41,26 @@ def test_a_whole_number_is_accepted_for_a_decimal_setting(tmp_path):
     ({"snapshot_retention_days": 3651}, r"snapshot_retention_days must be between 1 and 3650, not 3651"),
     ({"snapshot_retention_days": 7.5}, "snapshot_retention_days must be int"),
     ([1, 2], "JSON object"),
+    ({"door": {"type": "gpio", "pin": 17, "open_seconds": 0.5}}, r"door.open_seconds must be between 1 and 30, not 0.5"),
+    ({"door": {"type": "gpio", "pin": 17, "open_seconds": 31}}, r"door.open_seconds must be between 1 and 30, not 31.0"),
+    ({"door": {"type": "gpio"}}, r"door.pin is needed for a gpio door"),
+    ({"door": {"type": "gpio", "pin": 40}}, r"door.pin must be between 0 and 27, not 40"),
+    ({"door": {"type": "gpio", "pin": "17"}}, r"door.pin must be int or null, not '17'"),
+    ({"door": {"type": "relay"}}, r"door.type must be one of none, gpio, command, serial, webhook, mqtt, not 'relay'"),
+    ({"door": {"type": "command"}}, r"door.command is needed for a command door"),
+    ({"door": {"type": "command", "command": "open-door.sh"}}, r"door.command must be a list of strings"),
+    ({"door": {"type": "serial"}}, r"door.port is needed for a serial door"),
+    ({"door": {"type": "serial", "port": "/dev/ttyUSB0", "on_hex": "A0 0Z"}}, r"door.on_hex must be bytes in hex"),
+    ({"door": {"type": "webhook", "url": "door.lan/open", "secret": "s" * 16}}, r"door.url must be http://host/path"),
+    ({"door": {"type": "webhook", "url": "https://door.lan/open", "secret": "short"}},
+     r"door.secret must be at least 16 characters"),
+    ({"door": {"tpye": "gpio"}}, r"unknown setting\(s\) door.tpye"),
+    ({"door": "gpio"}, r"door must be an object, not 'gpio'"),
+    ({"mqtt": {"url": "http://broker:1883"}}, r"mqtt.url must be mqtt://host:port or mqtts://host:port"),
+    ({"mqtt": {"url": "mqtt://broker:port"}}, r"mqtt.url must be mqtt://host:port"),
+    ({"mqtt": {}}, r"mqtt.url must be mqtt://host:port"),
+    ({"mqtt": {"url": "mqtt://b:1883", "tls": "yes"}}, r"mqtt.tls must be bool, not 'yes'"),
+    ({"mqtt": {"url": "mqtt://b:1883"}, "kiosk_id": "hall/1"}, r"kiosk_id must not contain /, \+ or # with mqtt on"),
 ])
 def test_a_bad_settings_file_is_refused_with_the_reason(tmp_path, values, words):
     write(tmp_path / "k.json", values)
@@ -58,3 +78,18 @@ def test_the_default_threshold_is_derived_and_null_clears_an_override(tmp_path):
     assert Settings().threshold is None
     write(tmp_path / "k.json", {"threshold": None})
     assert load_settings(tmp_path / "k.json").threshold is None
+
+
+def test_the_door_and_broker_sections_load_and_save_back(tmp_path):
+    from kiosk.config import DoorSettings, MqttSettings
+    assert Settings().door == DoorSettings(type="none", open_seconds=3.0) and Settings().mqtt is None
+    write(tmp_path / "k.json", {"door": {"type": "command", "command": ["/usr/local/bin/open-door", "--hall"],
+                                         "open_seconds": 5},
+                                "mqtt": {"url": "mqtts://broker.lan:8883", "username": "kiosk", "password": "pw"}})
+    loaded = load_settings(tmp_path / "k.json")
+    assert loaded.door == DoorSettings(type="command", command=("/usr/local/bin/open-door", "--hall"), open_seconds=5.0)
+    assert loaded.mqtt == MqttSettings(url="mqtts://broker.lan:8883", username="kiosk", password="pw")
+    save_settings(loaded, tmp_path / "saved.json")
+    assert load_settings(tmp_path / "saved.json") == loaded
+    assert json.loads((tmp_path / "saved.json").read_text())["door"] == \
+        {"type": "command", "command": ["/usr/local/bin/open-door", "--hall"], "open_seconds": 5.0}

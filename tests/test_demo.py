@@ -4,6 +4,8 @@ denied once, each in their own visit."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kiosk.access_log import DENIED, GRANTED, list_events
@@ -74,3 +76,48 @@ def test_demo_greets_each_member_once_and_denies_the_stranger_once(replay):
         rows = list(reversed(list_events(session)))
     assert [(r.decision, r.name, r.kiosk_id) for r in rows] == \
         [(DENIED if name is None else GRANTED, name, "demo") for name in VISITORS]
+
+
+def test_the_demo_window_reports_to_a_broker_and_says_offline_when_it_stops(qtbot, demo, engine, model_dir,
+                                                                            broker, pins):
+    """The window in demo mode (as `kiosk run --demo` builds it) with a broker
+    and a GPIO door configured: each decision is one event, a grant opens the
+    door, Home Assistant gets its entities, and stopping says offline."""
+    from kiosk.context import KioskContext
+    from kiosk.config import DoorSettings, MqttSettings
+    from kiosk.local_broker import Listener
+    from ui.kiosk_window import KioskWindow
+    listener = Listener(broker.url, ["kiosk/#", "homeassistant/#"])
+    settings = Settings(kiosk_id="demo", door=DoorSettings(type="gpio", pin=17, open_seconds=1.0),
+                        mqtt=MqttSettings(url=broker.url))
+    ctx = KioskContext(settings, demo.db_url, model_dir, engine=engine)
+    with ctx.sessions.begin() as session:
+        logged_before = len(list_events(session))
+    window = KioskWindow(ctx, str(demo.video), FakeSpeaker())
+    qtbot.addWidget(window)
+    ended = []
+    window.banner_changed.connect(lambda kind, text: ended.append(text == "End of video"))
+    window.start()
+    qtbot.waitUntil(lambda: any(ended), timeout=60_000)
+    # The window plays the clip in real time and, on a busy machine, may skip
+    # frames and so a visit: the events are compared with what it logged.
+    with ctx.sessions.begin() as session:
+        qtbot.waitUntil(lambda: len(list_events(session)) > logged_before, timeout=10_000)
+    qtbot.wait(500)
+    with ctx.sessions.begin() as session:
+        logged = [(r.decision, r.name, r.kiosk_id) for r in reversed(list_events(session))][logged_before:]
+    qtbot.waitUntil(lambda: len(listener.payloads("kiosk/demo/event")) == len(logged), timeout=5_000)
+    events = [json.loads(p) for p in listener.payloads("kiosk/demo/event")]
+    assert [(e["type"], e["name"], e["kiosk_id"]) for e in events] == logged
+    assert [e for e in logged if e[0] == GRANTED], "no demo member was let in"
+    assert set(logged) <= {(DENIED if name is None else GRANTED, name, "demo") for name in VISITORS}
+    granted = [e["name"] for e in events if e["type"] == GRANTED]
+    assert listener.payloads("kiosk/demo/last_person") == [n.encode() for n in granted]
+    qtbot.waitUntil(lambda: listener.payloads("kiosk/demo/door")[-1:] == [b"closed"], timeout=5_000)
+    assert listener.payloads("kiosk/demo/door").count(b"open") == len(granted)
+    assert [bool(s.state) for s in pins.pin(17).states] == [False] + [True, False] * len(granted)
+    assert {t.split("/")[1] for _, t, _, _ in listener.messages if t.startswith("homeassistant/")} == \
+        {"event", "sensor", "binary_sensor"}
+    window.close()
+    qtbot.waitUntil(lambda: listener.payloads("kiosk/demo/availability") == [b"online", b"offline"], timeout=5_000)
+    listener.close()

@@ -3,6 +3,8 @@ the door, through the real engine, into a real SQLite access log."""
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -11,9 +13,9 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from helpers import PROJECT_DIR, FakeSpeaker, impatient, write_locked
+from helpers import PROJECT_DIR, FakeSpeaker, impatient, wait_for, write_locked
 from kiosk.access_log import DENIED, GRANTED, NewEvent
-from kiosk.config import Settings
+from kiosk.config import DoorSettings, Settings
 from kiosk.db import AccessEvent, open_database
 from kiosk.door_loop import NOT_RECOGNISED, DoorLoop
 from kiosk.enrollment import sample_from_face, the_subject
@@ -21,6 +23,7 @@ from kiosk.event_writer import EventWriter
 from kiosk.gallery import add_samples, get_person, load_matrix
 from kiosk.images import load_rgb
 from kiosk.matcher import GalleryIndex
+from kiosk.outputs import open_output
 from kiosk.recognizer import Recognizer
 from kiosk.video import Frame
 from kiosk.walk_in import walk_in_frames
@@ -60,12 +63,12 @@ def stranger_visit():
     return walk_in_frames(load_rgb(RESOURCES / "rose_leslie.jpg"), frames=45)
 
 
-def make_door(engine, sessions, settings: Settings = Settings()) -> tuple[DoorLoop, FakeSpeaker]:
+def make_door(engine, sessions, settings: Settings = Settings(), **outputs) -> tuple[DoorLoop, FakeSpeaker]:
     with sessions.begin() as session:
         index = GalleryIndex(load_matrix(session, engine.model_name))
     speaker = FakeSpeaker()
     door = DoorLoop(Recognizer(engine, index, settings), EventWriter(sessions), speaker.say,
-                    settings.greeting, settings.kiosk_id)
+                    settings.greeting, settings.kiosk_id, **outputs)
     return door, speaker
 
 
@@ -99,6 +102,32 @@ def test_member_is_greeted_once_and_logged_once(engine, gallery, obama_visit):
     assert row.person_id == person_id(gallery, NAME)
     assert row.distance is not None and row.distance < door.recognizer.point.threshold
     assert snapshot_shape(row.snapshot) == (160, 160, 3)
+
+
+def test_a_grant_opens_the_door_with_the_event_and_a_stranger_does_not(engine, gallery, obama_visit,
+                                                                       stranger_visit, tmp_path):
+    # The door is a real program: it appends each message it gets on stdin to a file.
+    calls = tmp_path / "door.jsonl"
+    script = tmp_path / "door.py"
+    script.write_text("import sys\nopen(sys.argv[1], 'a').write(sys.stdin.read() + '\\n')\n")
+    output = open_output(DoorSettings(type="command", command=(sys.executable, str(script), str(calls)),
+                                      open_seconds=1.0))
+    door, speaker = make_door(engine, gallery, output=output)
+    received = lambda: [json.loads(line) for line in calls.read_text().splitlines()]
+    updates = step_all(door, stranger_visit)
+    assert [u.decisions[0].type for u in updates if u.decisions] == [DENIED]
+    assert received() == [{"action": "close"}]                      # forced closed at start, no more
+    step_all(door, obama_visit, first_index=len(stranger_visit))
+    assert wait_for(lambda: len(received()) == 3)
+    _, opened, closed = received()
+    assert (opened["action"], closed) == ("open", {"action": "close"})
+    event = opened["event"]
+    assert (event["type"], event["name"], event["kiosk_id"]) == (GRANTED, NAME, Settings().kiosk_id)
+    (_, row) = log_rows(gallery)
+    assert event["distance"] == pytest.approx(row.distance, abs=1e-4)
+    logged = row.time if row.time.tzinfo else row.time.replace(tzinfo=timezone.utc)
+    assert abs((datetime.fromisoformat(event["time"]) - logged).total_seconds()) < 0.001   # to the millisecond
+    output.close()
 
 
 def test_stranger_is_denied_once_and_never_greeted(engine, gallery, stranger_visit):

@@ -3,19 +3,22 @@ SQLite gallery. Only the speaker is a fake here (speech has its own tests)."""
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from kiosk.access_log import DENIED, GRANTED
-from kiosk.config import Settings
+from kiosk.config import DoorSettings, MqttSettings, Settings
 from kiosk.context import KioskContext
 from kiosk.db import AccessEvent, FaceSample, Person
 from kiosk.enrollment import sample_from_face
 from kiosk.gallery import add_samples
 from kiosk.images import load_rgb
+from kiosk.local_broker import Listener
 from kiosk.speech import render_to_wav
 from kiosk.video import SourceError, VideoSource, write_video
 from kiosk.walk_in import walk_in_frames
@@ -191,6 +194,38 @@ def test_new_settings_apply_to_the_running_door(qtbot, ctx, tmp_path):
     qtbot.waitUntil(lambda: ("idle", "End of video") in banners, timeout=30_000)
     assert speaker.said == ["Hello, Barack Obama!"]
     assert ("granted", "Hello, Barack Obama!") in banners
+
+
+def test_a_grant_opens_the_door_and_is_reported_to_the_broker(qtbot, ctx, tmp_path, pins, broker):
+    listener = Listener(broker.url, ["kiosk/#", "homeassistant/#"])
+    ctx.settings = ctx.settings.replace(door=DoorSettings(type="gpio", pin=17, open_seconds=1.0),
+                                        mqtt=MqttSettings(url=broker.url))
+    pin = pins.pin(17)
+    window, speaker, banners = open_window(qtbot, ctx, walk_in_video(tmp_path, "obama.jpg"))
+    qtbot.waitUntil(lambda: ("idle", "End of video") in banners, timeout=30_000)
+    qtbot.waitUntil(lambda: [s.state for s in pin.states][-2:] == [True, False], timeout=5_000)
+    opened = [s.timestamp for s in pin.states if not s.state][-1]   # how long it was high
+    assert 1.0 <= opened < 1.5
+    (event,) = [json.loads(p) for p in listener.payloads("kiosk/door-test/event")]
+    assert (event["type"], event["name"], event["kiosk_id"]) == (GRANTED, "Barack Obama", "door-test")
+    assert event["distance"] < 1 and datetime.fromisoformat(event["time"]).tzinfo is not None
+    assert listener.payloads("kiosk/door-test/door")[-2:] == [b"open", b"closed"]
+    assert len([t for _, t, _, _ in listener.messages if t.startswith("homeassistant/")]) == 3
+    window.close()
+    qtbot.waitUntil(lambda: listener.payloads("kiosk/door-test/availability")[-1:] == [b"offline"], timeout=5_000)
+    assert pin.state == 0
+    listener.close()
+
+
+def test_a_broker_that_is_down_is_shown_and_the_door_still_opens(qtbot, ctx, tmp_path, pins, broker):
+    broker.stop()
+    ctx.settings = ctx.settings.replace(door=DoorSettings(type="gpio", pin=17), mqtt=MqttSettings(url=broker.url))
+    window, speaker, banners = open_window(qtbot, ctx, walk_in_video(tmp_path, "obama.jpg"))
+    qtbot.waitUntil(lambda: ("idle", "End of video") in banners, timeout=30_000)
+    assert speaker.said == ["Welcome, Barack Obama"]
+    assert True in [s.state for s in pins.pin(17).states]
+    assert not window.log_status.isHidden()   # (the window itself is not shown offscreen)
+    assert window.log_status.text().startswith("MQTT broker unreachable (")
 
 
 def test_capture_five_takes_five_checked_snapshots_from_the_live_picture(qtbot, panel, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -53,14 +54,27 @@ def cmd_run(ctx: KioskContext, args) -> int:
             _screenshot_at_first_greeting(window, args.screenshot)
         if args.duration:
             QTimer.singleShot(int(args.duration * 1000), window.close)
+        stop_on_signals(app)
         try:
             app.exec()
         finally:
-            window.stop()
+            window.stop()   # the door output switched off, "offline" to the broker
             speaker.close()
         if args.report:
             _write_report(window, args.report)
     return 0
+
+
+def stop_on_signals(app: QApplication) -> None:
+    """SIGTERM (systemd, kill) and SIGINT end the event loop, so the window
+    stops cleanly: Python's default SIGTERM would exit without switching the
+    door output off. Qt's loop lets Python run the handler only when Python
+    code runs: a timer gives it the chance four times a second."""
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: app.quit())
+    app._signal_timer = QTimer(app, interval=250)   # kept with the app
+    app._signal_timer.timeout.connect(lambda: None)
+    app._signal_timer.start()
 
 
 def _demo(ctx: KioskContext, folder: Path) -> tuple[KioskContext, str]:

@@ -23,9 +23,12 @@ from kiosk.event_writer import BackgroundWriter, EventWriter
 from kiosk.feed import LatestFrame, SourceDown, SourceEnded, camera_feed
 from kiosk.gallery_sync import GallerySync
 from kiosk.matcher import GalleryIndex
+from kiosk.mqtt_reporter import MqttReporter
+from kiosk.outputs import DoorOutput, open_output
 from kiosk.recognizer import Recognizer
 from kiosk.speech import Speaker
 from kiosk.video import Frame, VideoSource
+from kiosk.watchdog import sd_notify, watchdog_interval_s
 from ui.frames import to_qimage
 from ui.video_view import GREEN, GREY, RED, FaceMark, VideoView
 from ui.workers import CaptureWorker, RecognitionWorker, start_in_thread
@@ -75,7 +78,7 @@ class KioskWindow(QWidget):
                                        "font-family:monospace;")
         self.stats_label.setVisible(show_stats)
         self._show_stats_overlay = show_stats
-        self.log_status = QLabel(self.view)  # the access log's trouble, if any
+        self.log_status = QLabel(self.view)  # the access log's, the door output's, the broker's trouble
         self.log_status.setStyleSheet("background:#9a6700; color:white; padding:4px;")
         self.log_status.hide()
         self.admin_button = QToolButton(self.view)
@@ -95,6 +98,11 @@ class KioskWindow(QWidget):
         self._banner_timer.timeout.connect(lambda: self._set_banner("idle", IDLE_TEXT))
         self._stats_timer = QTimer(self, interval=500)
         self._stats_timer.timeout.connect(self._show_stats)
+        # Under systemd with WatchdogSec: pinged at half the interval while the
+        # event loop runs and the recognizer's loop turns; a hung kiosk is restarted.
+        self._watchdog_s = watchdog_interval_s()
+        self._watchdog_timer = QTimer(self, interval=int(1000 * (self._watchdog_s or 0) / 2))
+        self._watchdog_timer.timeout.connect(self._ping_watchdog)
 
         self.mailbox = LatestFrame()
         self.capture = CaptureWorker(lambda stop: camera_feed(source, stop, loop_files, open_source),
@@ -105,6 +113,7 @@ class KioskWindow(QWidget):
         self._index = self.sync.load()
         self.log_writer = BackgroundWriter(EventWriter(ctx.sessions, EventSpool(ctx.spool_path)),
                                            ctx.settings.snapshot_retention_days)
+        self.output, self.reporter = self._open_outputs(self.settings)
         self.recognition = RecognitionWorker(self._door(self.settings), self.mailbox)
         self.capture.frame.connect(self._on_frame)
         self.capture.status.connect(self._on_source_status)
@@ -117,10 +126,30 @@ class KioskWindow(QWidget):
         self.sync.start()
         if self._show_stats_overlay:
             self._stats_timer.start()
+        if self._watchdog_s:
+            self._watchdog_timer.start()
+        sd_notify("READY=1")
 
     def _door(self, settings: Settings) -> DoorLoop:
         recognizer = Recognizer(self.ctx.engine, self._index, settings, scores=self.ctx.impostor_scores)
-        return DoorLoop(recognizer, self.log_writer, self.speaker.say, settings.greeting, settings.kiosk_id)
+        return DoorLoop(recognizer, self.log_writer, self.speaker.say, settings.greeting, settings.kiosk_id,
+                        output=self.output, reporter=self.reporter)
+
+    @staticmethod
+    def _open_outputs(settings: Settings) -> tuple[DoorOutput, MqttReporter | None]:
+        """The lock (forced closed) and the broker, if configured; the door's states go to both."""
+        reporter = MqttReporter(settings.mqtt, settings.kiosk_id) if settings.mqtt else None
+        output = open_output(settings.door, reporter.door if reporter else None, settings.mqtt, settings.kiosk_id)
+        return output, reporter
+
+    def _close_outputs(self, output: DoorOutput, reporter: MqttReporter | None) -> None:
+        output.close()   # the lock first: "closed" still reaches the broker
+        if reporter is not None:
+            reporter.close()
+
+    def _ping_watchdog(self) -> None:
+        if time.monotonic() - self.recognition.alive_at < self._watchdog_s:
+            sd_notify("WATCHDOG=1")
 
     def _gallery_changed(self, index: GalleryIndex) -> None:
         self._index = index  # (the sync thread) for a door rebuilt after a settings change
@@ -142,7 +171,7 @@ class KioskWindow(QWidget):
 
     def _on_update(self, update: DoorUpdate) -> None:
         self.stats.frame_examined(time.monotonic(), update.recognised, update.times, update.greet_latency_s)
-        self._show_log_status(update.log_error)
+        self._show_status([update.log_error, update.door_error, update.report_error])
         if update.recognised:
             self._marks_time = time.monotonic()
             self.view.show_marks([FaceMark(f.face.box, f.match.name or "", GREEN if f.match.name else GREY)
@@ -161,13 +190,15 @@ class KioskWindow(QWidget):
         elif isinstance(status, SourceEnded):
             self._set_banner("idle", "End of video")
 
-    def _show_log_status(self, error: str | None) -> None:
-        if error:
-            self.log_status.setText(error.split(":")[0])  # "access log not written (N waiting)"
-            self.log_status.setToolTip(error)
+    def _show_status(self, errors: list[str | None]) -> None:
+        errors = [e for e in errors if e]
+        if errors:
+            # Each "summary: details": "access log not written (N waiting)", "door output did not open".
+            self.log_status.setText(" · ".join(e.split(":")[0] for e in errors))
+            self.log_status.setToolTip("\n".join(errors))
             self.log_status.adjustSize()
             self.log_status.move((self.view.width() - self.log_status.width()) // 2, 8)
-        self.log_status.setVisible(bool(error))
+        self.log_status.setVisible(bool(errors))
 
     def _set_banner(self, kind: str, text: str) -> None:
         self.banner.setText(text)
@@ -211,10 +242,17 @@ class KioskWindow(QWidget):
             return False
 
     def apply_settings(self, settings: Settings) -> None:
+        old_outputs = None
+        if (settings.door, settings.mqtt, settings.kiosk_id) != \
+                (self.settings.door, self.settings.mqtt, self.settings.kiosk_id):
+            old_outputs = (self.output, self.reporter)
+            self.output, self.reporter = self._open_outputs(settings)
         self.settings = settings
         self.ctx.settings = settings
         self.speaker.muted = settings.mute
         self.recognition.replace_door(self._door(settings))
+        if old_outputs is not None:
+            self._close_outputs(*old_outputs)
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape:
@@ -230,6 +268,9 @@ class KioskWindow(QWidget):
 
     def stop(self) -> None:
         """Stop both workers and wait for their threads (idempotent)."""
+        if self._threads:   # the first call
+            sd_notify("STOPPING=1")
+        self._watchdog_timer.stop()
         self._stats_timer.stop()
         self.sync.stop()
         self.capture.stop()
@@ -240,3 +281,4 @@ class KioskWindow(QWidget):
                 thread.wait(5000)
         self._threads = []
         self.log_writer.close()
+        self._close_outputs(self.output, self.reporter)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable, Iterator
 
 from PySide6.QtCore import QObject, QThread, Signal
@@ -72,10 +73,12 @@ class RecognitionWorker(QObject):
         self._paused = threading.Event()
         self._new_index: GalleryIndex | None = None
         self._new_door: DoorLoop | None = None
+        self.alive_at = time.monotonic()   # each turn of the loop: the systemd watchdog's evidence
 
     def run(self) -> None:
         try:
             while not self._stop.is_set():
+                self.alive_at = time.monotonic()
                 frame = self._mailbox.take(timeout=0.1)
                 self._apply_requests()
                 if frame is None or self._paused.is_set():
