@@ -47,8 +47,8 @@ HISTORY_S = 1.0
 # head for several frames running: live takes LIVE_PAIRS of the last
 # LIVE_WINDOW pairs above LIVE_MISS (tune set: the highest any flat clip
 # reached was 0.10).
-LIVE_MISS = 0.12
-LIVE_PAIRS = 3
+LIVE_MISS = 0.14
+LIVE_PAIRS = 4
 LIVE_WINDOW = 4
 # A pair "stays flat while the picture moves" when the nose is within
 # FLAT_MISS of a flat picture's and the eyes and mouth changed shape by more

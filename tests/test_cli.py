@@ -162,3 +162,16 @@ def test_malformed_date_and_one_person_folder_are_one_line(kiosk, celebrities, t
     shutil.copytree(celebrities / "val" / "madonna", one / "madonna")
     code, _, err = kiosk("calibrate", one)
     assert code == 1 and "at least two people" in err
+
+
+def test_log_lists_and_exports_refused_photos_as_spoof(kiosk, db_url):
+    from kiosk.access_log import GRANTED, SPOOF, NewEvent, append_event
+    from kiosk.db import open_database
+    with open_database(db_url).begin() as session:
+        append_event(session, NewEvent(SPOOF, None, "obama", 0.31, b"\xff\xd8snap", "door-1"))
+        append_event(session, NewEvent(GRANTED, None, "biden", 0.2, None, "door-1"))
+    code, out, _ = kiosk("log", "--decision", "spoof")
+    assert code == 0 and [(e["decision"], e["name"]) for e in json.loads(out)["events"]] == [("spoof", "obama")]
+    code, out, _ = kiosk("log", "--decision", "spoof", "--csv", "-")
+    assert code == 0 and out.splitlines()[1].endswith(",door-1,spoof,obama,0.3100")
+    assert len(out.splitlines()) == 2
