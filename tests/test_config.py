@@ -40,6 +40,8 @@ def test_a_whole_number_is_accepted_for_a_decimal_setting(tmp_path):
     ({"snapshot_retention_days": 0}, r"snapshot_retention_days must be between 1 and 3650, not 0"),
     ({"snapshot_retention_days": 3651}, r"snapshot_retention_days must be between 1 and 3650, not 3651"),
     ({"snapshot_retention_days": 7.5}, "snapshot_retention_days must be int"),
+    ({"liveness": "challenge"}, "liveness must be one of passive, off, not 'challenge'"),
+    ({"liveness": False}, "liveness must be str"),
     ([1, 2], "JSON object"),
 ])
 def test_a_bad_settings_file_is_refused_with_the_reason(tmp_path, values, words):
@@ -58,3 +60,9 @@ def test_the_default_threshold_is_derived_and_null_clears_an_override(tmp_path):
     assert Settings().threshold is None
     write(tmp_path / "k.json", {"threshold": None})
     assert load_settings(tmp_path / "k.json").threshold is None
+
+
+def test_liveness_is_on_by_default_and_off_only_when_asked(tmp_path):
+    assert Settings().liveness == "passive"
+    write(tmp_path / "k.json", {"liveness": "off"})
+    assert load_settings(tmp_path / "k.json").liveness == "off"

