@@ -16,6 +16,8 @@ PAGE = 200
 EXPORT_PAGE = 1000
 GRANTED = "granted"
 DENIED = "denied"
+SPOOF = "spoof"      # a flat picture (print, screen) of an enrolled person, refused
+DECISIONS = (GRANTED, DENIED, SPOOF)
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class LogFilter:
     """Which rows to show; None means any."""
 
     name: str | None = None          # substring of the name, case-insensitive
-    decision: str | None = None      # GRANTED or DENIED
+    decision: str | None = None      # one of DECISIONS
     since: datetime | None = None
     until: datetime | None = None
 
@@ -40,8 +42,8 @@ class NewEvent:
 
 
 def append_event(session: Session, new: NewEvent) -> AccessEvent:
-    if new.decision not in (GRANTED, DENIED):
-        raise ValueError(f"decision must be {GRANTED!r} or {DENIED!r}, not {new.decision!r}")
+    if new.decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(DECISIONS)}, not {new.decision!r}")
     row = AccessEvent(decision=new.decision, person_id=new.person_id, name=new.name,
                       distance=new.distance, snapshot=new.snapshot_jpeg, kiosk_id=new.kiosk_id)
     if new.time is not None:

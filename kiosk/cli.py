@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     log_actions = _GlobalOptionsEverywhere(p.add_subparsers(dest="action", metavar="ACTION"), after)
     log_actions.add_parser("purge", help="blank the snapshots older than the settings' snapshot_retention_days")
     p.add_argument("--name", help="only names containing this")
-    p.add_argument("--decision", choices=["granted", "denied"])
+    p.add_argument("--decision", choices=["granted", "denied", "spoof"])
     p.add_argument("--since", help="from this date/time (ISO, local time)")
     p.add_argument("--until", help="before this date/time (ISO, local time)")
     p.add_argument("--limit", type=int, default=50, help="rows to show (default 50; CSV exports all)")

@@ -263,12 +263,21 @@ def cmd_calibrate(ctx: KioskContext, args) -> int:
     return 0
 
 
+def warn_if_liveness_off(settings, command: str) -> None:
+    """One line on stderr: with liveness off, a photo of a member opens the door."""
+    from kiosk.liveness import OFF
+    if settings.liveness == OFF:
+        print(f"{command}: warning: liveness is off: a photo or a screen showing a member opens the door",
+              file=sys.stderr)
+
+
 def cmd_replay(ctx: KioskContext, args) -> int:
     from kiosk.door import events_of
     from kiosk.event_writer import EventWriter
     from kiosk.report import frame_json
     from kiosk.video import VideoSource
     recognizer = ctx.recognizer()
+    warn_if_liveness_off(ctx.settings, "kiosk replay")
     writer = EventWriter(ctx.sessions)
     with VideoSource(args.source) as source:
         for frame in source.frames():

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from kiosk import paths
 from kiosk.files import write_atomically
+from kiosk.liveness import MODES as LIVENESS_MODES
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # In the data folder (kiosk.paths.data_dir), never the current directory.
@@ -94,6 +95,10 @@ class Settings:
     door: DoorSettings = field(default_factory=DoorSettings)
     # None: nothing is sent anywhere (the default).
     mqtt: MqttSettings | None = None
+    # The door grants only a face that has shown it is a real head, not a
+    # print or a screen (kiosk.liveness): "passive", or "off" (a photo of a
+    # member opens the door; the window and the commands say so).
+    liveness: str = "passive"
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -194,6 +199,8 @@ def settings_problem(settings: Settings) -> str | None:
         return f"vote_k must be at most vote_n ({settings.vote_n}), not {settings.vote_k}"
     if "{name}" not in settings.greeting:
         return "greeting must contain {name}"
+    if settings.liveness not in LIVENESS_MODES:
+        return f"liveness must be one of {', '.join(LIVENESS_MODES)}, not {settings.liveness!r}"
     if not settings.kiosk_id.strip():
         return "kiosk_id must not be empty"
     if settings.door.type == "mqtt" and settings.mqtt is None:

@@ -83,7 +83,7 @@ class AccessEvent(Base):
         ForeignKey("person.id", ondelete="SET NULL"), index=True)
     # The name as it was at the door, so the log still reads after a rename.
     name: Mapped[Optional[str]] = mapped_column(String(200))
-    decision: Mapped[str] = mapped_column(String(10))  # "granted" | "denied"
+    decision: Mapped[str] = mapped_column(String(10))  # "granted" | "denied" | "spoof"
     distance: Mapped[Optional[float]]
     snapshot: Mapped[Optional[bytes]] = mapped_column(LargeBinary)  # face crop, JPEG
     kiosk_id: Mapped[str] = mapped_column(String(100))

@@ -12,7 +12,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from kiosk.access_log import DENIED, GRANTED
+from kiosk.access_log import DENIED, GRANTED, SPOOF
+from kiosk.liveness import LIVE, OFF, PASSIVE, SPOOF as LOOKS_FLAT, Evidence, TrackLiveness
 from kiosk.matcher import Match
 
 Box = tuple[float, float, float, float]  # x, y, width, height in pixels
@@ -31,13 +32,14 @@ class Sighting:
     match: Match              # the frame's own match: its best person is the frame's vote
     embedding: np.ndarray     # (D,) L2-normalised
     quality: float            # its weight in the track's fused template (> 0)
+    landmarks: tuple | None = None   # MTCNN's five (x, y) points: the liveness check's input
 
 
 @dataclass(frozen=True)
 class Decision:
     """Something to announce and log: one per person per cooldown, one per unknown track."""
 
-    type: str                 # GRANTED or DENIED
+    type: str                 # GRANTED, DENIED or SPOOF (a flat picture of the person named)
     name: str | None
     person_id: int | None
     distance: float           # of the track's fused template to the person
@@ -54,6 +56,8 @@ class _Track:
     faces: deque = field(default_factory=lambda: deque(maxlen=FUSED_FRAMES))  # (quality, embedding)
     granted: bool = False
     denied: bool = False
+    spoofed: bool = False
+    liveness: TrackLiveness = field(default_factory=TrackLiveness)
 
     def fused(self) -> np.ndarray:
         weights = np.array([q for q, _ in self.faces], np.float32)
@@ -86,12 +90,22 @@ class DoorDecider:
       granted, and the log shows both.
     - A person is granted at most once per track and once per cooldown
       (standing at the door is not a second visit).
+    - Liveness (kiosk.liveness), unless it is "off": a recognised track is
+      granted only once it has shown a real head (it waits until then); a
+      recognised track that stays flat while it is turned or tilted is
+      refused once as SPOOF and never granted.
     """
 
     def __init__(self, match_template: Callable[[np.ndarray], Match], same_face: float, vote_k: int = 2,
-                 vote_n: int = 3, cooldown_s: float = 30.0, track_timeout_s: float = 1.0, min_iou: float = 0.2):
+                 vote_n: int = 3, cooldown_s: float = 30.0, track_timeout_s: float = 1.0, min_iou: float = 0.2,
+                 liveness: str = PASSIVE):
         if not 1 <= vote_k <= vote_n:
             raise ValueError("need 1 <= k <= n for a k-of-n vote")
+        if liveness not in (PASSIVE, OFF):
+            raise ValueError(f"liveness must be {PASSIVE!r} or {OFF!r}, not {liveness!r}")
+        self.liveness = liveness
+        # Face index of the last frame -> (track id, its liveness evidence): for `kiosk replay --json`.
+        self.frame_tracks: dict[int, tuple[int, Evidence]] = {}
         self.match_template = match_template
         # A face farther than this from its track's template is someone else
         # who stepped into the same place (a queue at the door): a new track.
@@ -108,6 +122,7 @@ class DoorDecider:
         """The decisions this frame (time in seconds, its faces) brings."""
         self._tracks = [t for t in self._tracks if now - t.last_seen <= self.track_timeout_s]
         decisions = []
+        self.frame_tracks = {}
         for index, track in self._assign(now, [s.box for s in sightings]):
             sighting = sightings[index]
             if track.faces and float(sighting.embedding @ track.fused()) < 1.0 - self.same_face:
@@ -115,6 +130,9 @@ class DoorDecider:
             close = sighting.match.distance <= self.same_face
             track.votes.append(sighting.match.best_person_id if close else None)
             track.faces.append((max(sighting.quality, 1e-3), sighting.embedding))
+            if sighting.landmarks is not None:
+                track.liveness.add(now, sighting.landmarks)
+            self.frame_tracks[index] = (track.id, track.liveness.evidence())
             decision = self._decide(now, track, index)
             if decision:
                 decisions.append(decision)
@@ -147,7 +165,7 @@ class DoorDecider:
         return track
 
     def _decide(self, now: float, track: _Track, index: int) -> Decision | None:
-        if track.granted:
+        if track.granted or track.spoofed:
             return None
         fused = self.match_template(track.fused())
         if fused.person_id is None:
@@ -157,6 +175,11 @@ class DoorDecider:
             return Decision(DENIED, None, None, fused.distance, track.id, index)
         if Counter(track.votes)[fused.person_id] < self.vote_k:
             return None
+        if self.liveness == PASSIVE and track.liveness.verdict != LIVE:
+            if track.liveness.verdict != LOOKS_FLAT:
+                return None   # recognised, not yet live: wait for the head to move
+            track.spoofed = True
+            return Decision(SPOOF, fused.name, fused.person_id, fused.distance, track.id, index)
         track.granted = True
         if now - self._last_granted.get(fused.person_id, float("-inf")) < self.cooldown_s:
             return None

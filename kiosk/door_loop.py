@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from kiosk.access_log import GRANTED
+from kiosk.access_log import GRANTED, SPOOF
 from kiosk.decisions import Decision
 from kiosk.door import events_of, greeting_text
 from kiosk.door_event import event_message
@@ -19,6 +19,7 @@ from kiosk.recognizer import RecognizedFace, Recognizer, StageTimes
 from kiosk.video import Frame
 
 NOT_RECOGNISED = "Not recognised"
+LIVE_FACE_NEEDED = "Not opened: a photo or a screen is not a visitor"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def banner_text(decision: Decision, template: str) -> str:
     """The status line for a decision: the greeting for a member, a polite no otherwise."""
     if decision.type == GRANTED:
         return greeting_text(template, GRANTED, decision.name) or ""
-    return NOT_RECOGNISED
+    return LIVE_FACE_NEEDED if decision.type == SPOOF else NOT_RECOGNISED
 
 
 class DoorLoop:

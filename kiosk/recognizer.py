@@ -10,6 +10,7 @@ import numpy as np
 from kiosk.config import Settings
 from kiosk.decisions import Decision, DoorDecider, Sighting, iou
 from kiosk.engine import Face, FaceEngine, face_quality
+from kiosk.liveness import Evidence
 from kiosk.matcher import GalleryIndex, Match
 from kiosk.operating_point import (CalibrationDataError, ImpostorScores, OperatingPoint, operating_point,
                                    thresholds_for)
@@ -36,6 +37,7 @@ class FrameResult:
     faces: list[RecognizedFace]       # left to right
     decisions: list[Decision] = field(default_factory=list)
     times: StageTimes = StageTimes()
+    tracks: list[tuple[int, Evidence] | None] = field(default_factory=list)   # per face: its track and liveness
 
 
 class Recognizer:
@@ -60,7 +62,8 @@ class Recognizer:
         self.set_index(index)
         # "Still the same face?" is asked at the 1:1 same-person threshold.
         same_face = thresholds_for(settings, 1, self.scores).verify
-        self.decider = DoorDecider(self._match_one, same_face, settings.vote_k, settings.vote_n, settings.cooldown_s)
+        self.decider = DoorDecider(self._match_one, same_face, settings.vote_k, settings.vote_n, settings.cooldown_s,
+                                   liveness=settings.liveness)
 
     def set_index(self, index: GalleryIndex) -> None:
         """Swap in a refreshed gallery (after an enrollment or deletion); the
@@ -82,13 +85,14 @@ class Recognizer:
         self._previous = faces
         self._frames += 1
         recognized = self._match(faces)
-        decisions = self.decider.update(now, [Sighting(r.face.box, r.match, r.face.embedding, face_quality(r.face))
-                                              for r in recognized])
+        decisions = self.decider.update(now, [Sighting(r.face.box, r.match, r.face.embedding, face_quality(r.face),
+                                                       r.face.detection.landmarks) for r in recognized])
         matched = time.perf_counter()
         times = StageTimes(1000 * (detected - start), 1000 * (embedded - detected), 1000 * (matched - embedded))
         if not faces:  # nothing was embedded or matched: report no time, not overhead
             times = StageTimes(times.detect_ms)
-        return FrameResult(now, recognized, decisions, times)
+        tracks = [self.decider.frame_tracks.get(i) for i in range(len(recognized))]
+        return FrameResult(now, recognized, decisions, times, tracks)
 
     def _detections(self, rgb: np.ndarray):
         if not self._previous or self._frames % self.full_detect_every == 0:

@@ -80,15 +80,30 @@ def test_people_rename_delete(enrolled):
     assert code == 1 and "no enrolled person" in err
 
 
-def test_replay_walk_in_greets_once_and_logs(enrolled, faces_dir, tmp_path):
+def test_replay_of_a_photo_walking_in_grants_nothing_and_reports_liveness(enrolled, faces_dir, tmp_path):
+    """The walk-in clip is a flat photo sliding in: recognised, never live."""
     person = load_rgb(faces_dir / "people" / "obama" / "obama2.jpg")
     video = write_video(tmp_path / "walk.avi", walk_in_frames(person, frames=40, empty_frames=5), fps=10)
-    code, out, _ = enrolled("replay", video, "--log")
+    code, out, err = enrolled("replay", video, "--log")
     frames = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and len(frames) == 45
+    assert code == 0 and len(frames) == 45 and "liveness" not in err
     assert frames[0]["faces"] == []
-    events = [e for f in frames for e in f["events"]]
-    assert events == [{"type": "granted", "name": "obama"}]
+    assert [e for f in frames for e in f["events"]] == []
+    last = frames[-1]["faces"][0]
+    assert last["name"] == "obama" and last["track"] == 1
+    assert last["liveness"]["verdict"] != "live" and last["liveness"]["pairs"] >= 20
+    assert last["liveness"]["median_miss"] < 0.05     # flat: the nose is where a picture puts it
+    assert json.loads(enrolled("log")[1])["events"] == []
+
+
+def test_replay_with_liveness_off_greets_the_photo_once_and_warns(enrolled, faces_dir, tmp_path):
+    (tmp_path / "kiosk.json").write_text('{"liveness": "off"}')   # the kiosk fixture's KIOSK_CONFIG
+    person = load_rgb(faces_dir / "people" / "obama" / "obama2.jpg")
+    video = write_video(tmp_path / "walk.avi", walk_in_frames(person, frames=40, empty_frames=5), fps=10)
+    code, out, err = enrolled("replay", video, "--log")
+    frames = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and err.count("liveness is off") == 1
+    assert [e for f in frames for e in f["events"]] == [{"type": "granted", "name": "obama"}]
     log = json.loads(enrolled("log")[1])["events"]
     assert [(e["decision"], e["name"]) for e in log] == [("granted", "obama")]
 
@@ -147,3 +162,16 @@ def test_malformed_date_and_one_person_folder_are_one_line(kiosk, celebrities, t
     shutil.copytree(celebrities / "val" / "madonna", one / "madonna")
     code, _, err = kiosk("calibrate", one)
     assert code == 1 and "at least two people" in err
+
+
+def test_log_lists_and_exports_refused_photos_as_spoof(kiosk, db_url):
+    from kiosk.access_log import GRANTED, SPOOF, NewEvent, append_event
+    from kiosk.db import open_database
+    with open_database(db_url).begin() as session:
+        append_event(session, NewEvent(SPOOF, None, "obama", 0.31, b"\xff\xd8snap", "door-1"))
+        append_event(session, NewEvent(GRANTED, None, "biden", 0.2, None, "door-1"))
+    code, out, _ = kiosk("log", "--decision", "spoof")
+    assert code == 0 and [(e["decision"], e["name"]) for e in json.loads(out)["events"]] == [("spoof", "obama")]
+    code, out, _ = kiosk("log", "--decision", "spoof", "--csv", "-")
+    assert code == 0 and out.splitlines()[1].endswith(",door-1,spoof,obama,0.3100")
+    assert len(out.splitlines()) == 2

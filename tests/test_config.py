@@ -40,6 +40,8 @@ def test_a_whole_number_is_accepted_for_a_decimal_setting(tmp_path):
     ({"snapshot_retention_days": 0}, r"snapshot_retention_days must be between 1 and 3650, not 0"),
     ({"snapshot_retention_days": 3651}, r"snapshot_retention_days must be between 1 and 3650, not 3651"),
     ({"snapshot_retention_days": 7.5}, "snapshot_retention_days must be int"),
+    ({"liveness": "challenge"}, "liveness must be one of passive, off, not 'challenge'"),
+    ({"liveness": False}, "liveness must be str"),
     ([1, 2], "JSON object"),
     ({"door": {"type": "gpio", "pin": 17, "open_seconds": 0.5}}, r"door.open_seconds must be between 1 and 30, not 0.5"),
     ({"door": {"type": "gpio", "pin": 17, "open_seconds": 31}}, r"door.open_seconds must be between 1 and 30, not 31.0"),
@@ -93,3 +95,9 @@ def test_the_door_and_broker_sections_load_and_save_back(tmp_path):
     assert load_settings(tmp_path / "saved.json") == loaded
     assert json.loads((tmp_path / "saved.json").read_text())["door"] == \
         {"type": "command", "command": ["/usr/local/bin/open-door", "--hall"], "open_seconds": 5.0}
+
+
+def test_liveness_is_on_by_default_and_off_only_when_asked(tmp_path):
+    assert Settings().liveness == "passive"
+    write(tmp_path / "k.json", {"liveness": "off"})
+    assert load_settings(tmp_path / "k.json").liveness == "off"

@@ -93,3 +93,17 @@ def test_kiosk_run_says_which_gallery_it_uses(home, tmp_path, model_dir, faces_d
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"kiosk run: gallery sqlite:///{home / 'gallery.db'}" in done.stderr.splitlines()
+    assert "liveness" not in done.stderr
+
+
+def test_kiosk_run_warns_when_liveness_is_off(home, tmp_path, model_dir, faces_dir):
+    person = load_rgb(faces_dir / "people" / "obama" / "obama.jpg")
+    video = write_video(tmp_path / "door.avi", walk_in_frames(person, frames=10), fps=10)
+    (tmp_path / "kiosk.json").write_text('{"liveness": "off"}')
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "KIOSK_MODEL_DIR": str(model_dir),
+           "KIOSK_CONFIG": str(tmp_path / "kiosk.json"), "PYTHONPATH": str(PROJECT_DIR)}
+    done = subprocess.run([sys.executable, "-m", "ui.cli", "run", "--source", str(video), "--windowed",
+                           "--mute", "--duration", "1"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stderr.splitlines() if "liveness" in line] == [
+        "kiosk run: warning: liveness is off: a photo or a screen showing a member opens the door"]

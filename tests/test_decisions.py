@@ -5,6 +5,7 @@ import numpy as np
 
 from kiosk.access_log import DENIED, GRANTED
 from kiosk.decisions import DoorDecider, Sighting, iou
+from kiosk.liveness import OFF
 from kiosk.gallery import GalleryMatrix
 from kiosk.matcher import GalleryIndex
 
@@ -32,8 +33,10 @@ def unknown():
 SAME_FACE = 0.5   # the 1:1 same-person threshold's order of magnitude
 
 
-def decider(**rules) -> DoorDecider:
-    return DoorDecider(lambda e: INDEX.match(e[None], THRESHOLD, MARGIN)[0], SAME_FACE, **rules)
+def decider_liveness_off(**rules) -> DoorDecider:
+    """The tracking, fusing and voting rules alone: these sightings carry no
+    landmarks, so liveness is off (its own tests are in test_liveness.py)."""
+    return DoorDecider(lambda e: INDEX.match(e[None], THRESHOLD, MARGIN)[0], SAME_FACE, liveness=OFF, **rules)
 
 
 def run(door, frames, fps=10.0, start=0.0, quality=1.0):
@@ -51,20 +54,20 @@ def test_iou():
 
 
 def test_k_of_n_needs_k_agreeing_frames():
-    door = decider(vote_k=2, vote_n=3)
+    door = decider_liveness_off(vote_k=2, vote_n=3)
     assert run(door, [[(BOX, known())]]) == []
     decisions = run(door, [[(BOX, known())]], start=0.1)
     assert [(d.type, d.name) for d in decisions] == [(GRANTED, "Ada")]
 
 
 def test_alternating_people_are_never_granted():
-    door = decider(vote_k=2, vote_n=3)
+    door = decider_liveness_off(vote_k=2, vote_n=3)
     frames = [[(BOX, known(1, "Ada"))], [(BOX, known(2, "Bob"))]] * 1 + [[(BOX, unknown())]]
     assert GRANTED not in [d.type for d in run(door, frames)]
 
 
 def test_one_greeting_per_cooldown():
-    door = decider(vote_k=2, vote_n=3, cooldown_s=30)
+    door = decider_liveness_off(vote_k=2, vote_n=3, cooldown_s=30)
     first = run(door, [[(BOX, known())]] * 20)          # two seconds at the door
     assert [d.type for d in first] == [GRANTED]
     # Leaves, comes back 5 s later as a new track: still in the cooldown.
@@ -76,7 +79,7 @@ def test_one_greeting_per_cooldown():
 
 
 def test_unknown_denied_once_per_track():
-    door = decider(vote_k=2, vote_n=3)
+    door = decider_liveness_off(vote_k=2, vote_n=3)
     decisions = run(door, [[(BOX, unknown())]] * 30)
     assert [d.type for d in decisions] == [DENIED]
     # A different stranger (a new track after the old one timed out).
@@ -86,7 +89,7 @@ def test_unknown_denied_once_per_track():
 
 def test_denied_track_is_granted_when_later_recognised():
     """Turned away at first (weak faces), then facing the camera (good ones)."""
-    door = decider(vote_k=2, vote_n=3)
+    door = decider_liveness_off(vote_k=2, vote_n=3)
     decisions = run(door, [[(BOX, unknown())]] * 3, quality=0.05)
     decisions += run(door, [[(BOX, known())]] * 2, start=0.3)
     assert [d.type for d in decisions] == [DENIED, GRANTED]
@@ -100,7 +103,7 @@ def test_the_fused_template_decides_not_one_frame():
         v = AXES[0] + 0.95 * AXES[axis]   # 0.27 from Ada, 0.47 from each other
         noisy.append(v / np.linalg.norm(v))
     assert all(INDEX.match(v[None], THRESHOLD, MARGIN)[0].name is None for v in noisy)
-    door = decider(vote_k=2, vote_n=3)
+    door = decider_liveness_off(vote_k=2, vote_n=3)
     decisions = run(door, [[(BOX, v)] for v in noisy])
     assert [(d.type, d.name) for d in decisions] == [(GRANTED, "Ada")]
 
@@ -108,13 +111,13 @@ def test_the_fused_template_decides_not_one_frame():
 def test_a_single_lucky_frame_is_no_grant():
     """One frame that matches Ada in the middle of a stranger's track is a
     different face: it starts a track of its own, which one frame cannot win."""
-    door = decider(vote_k=2, vote_n=3)
+    door = decider_liveness_off(vote_k=2, vote_n=3)
     frames = [[(BOX, unknown())]] * 6 + [[(BOX, known())]] + [[(BOX, unknown())]] * 3
     assert [d.type for d in run(door, frames)] == [DENIED, DENIED]
 
 
 def test_two_faces_tracked_separately():
-    door = decider(vote_k=2, vote_n=3)
+    door = decider_liveness_off(vote_k=2, vote_n=3)
     frames = [[(BOX, known(1, "Ada")), (FAR_BOX, known(2, "Bob"))]] * 3
     decisions = run(door, frames)
     assert sorted((d.name, d.face_index) for d in decisions) == [("Ada", 0), ("Bob", 1)]
@@ -132,7 +135,7 @@ def test_two_strangers_in_one_place_are_two_tracks_and_never_a_member():
     assert INDEX.match(s1[None], THRESHOLD, MARGIN)[0].name is None
     mean = (s1 + s2) / np.linalg.norm(s1 + s2)
     assert INDEX.match(mean[None], THRESHOLD, MARGIN)[0].name == "Ada"   # what fusing both would do
-    door = decider(vote_k=2, vote_n=3)
+    door = decider_liveness_off(vote_k=2, vote_n=3)
     decisions = run(door, [[(BOX, s1)]] * 4 + [[(BOX, s2)]] * 4)
     assert [d.type for d in decisions] == [DENIED, DENIED]
     assert decisions[0].track_id != decisions[1].track_id
@@ -141,7 +144,7 @@ def test_two_strangers_in_one_place_are_two_tracks_and_never_a_member():
 def test_a_frame_far_from_everyone_casts_no_vote():
     """Votes go to a frame's nearest person only when it is near them at all:
     in a small gallery everybody's nearest person is the same one."""
-    door = decider(vote_k=2, vote_n=3)
+    door = decider_liveness_off(vote_k=2, vote_n=3)
     far = face_of(5)   # nobody: 1.0 from Ada and Bob alike
     run(door, [[(BOX, far)]] * 3)
     (track,) = door._tracks

@@ -11,7 +11,7 @@ import pytest
 from kiosk.access_log import DENIED, GRANTED, list_events
 from kiosk.config import Settings
 from kiosk.db import open_database
-from kiosk.demo import FPS, MEMBERS, SIZE, build_demo
+from kiosk.demo import DEMO_LIVENESS, FPS, MEMBERS, SIZE, build_demo
 from kiosk.door_loop import DoorLoop
 from kiosk.event_writer import EventWriter
 from kiosk.gallery import list_people, load_matrix
@@ -38,7 +38,7 @@ def replay(demo, engine):
     with sessions.begin() as session:
         index = GalleryIndex(load_matrix(session, engine.model_name))
     speaker = FakeSpeaker()
-    settings = Settings(kiosk_id="demo")
+    settings = Settings(kiosk_id="demo", liveness=DEMO_LIVENESS)   # "off", as `kiosk run --demo` runs it
     door = DoorLoop(Recognizer(engine, index, settings), EventWriter(sessions), speaker.say,
                     settings.greeting, settings.kiosk_id)
     with VideoSource(str(demo.video)) as source:
@@ -88,7 +88,8 @@ def test_the_demo_window_reports_to_a_broker_and_says_offline_when_it_stops(qtbo
     from kiosk.local_broker import Listener
     from ui.kiosk_window import KioskWindow
     listener = Listener(broker.url, ["kiosk/#", "homeassistant/#"])
-    settings = Settings(kiosk_id="demo", door=DoorSettings(type="gpio", pin=17, open_seconds=1.0),
+    settings = Settings(kiosk_id="demo", liveness=DEMO_LIVENESS,
+                        door=DoorSettings(type="gpio", pin=17, open_seconds=1.0),
                         mqtt=MqttSettings(url=broker.url))
     ctx = KioskContext(settings, demo.db_url, model_dir, engine=engine)
     with ctx.sessions.begin() as session:
@@ -121,3 +122,20 @@ def test_the_demo_window_reports_to_a_broker_and_says_offline_when_it_stops(qtbo
     window.close()
     qtbot.waitUntil(lambda: listener.payloads("kiosk/demo/availability") == [b"online", b"offline"], timeout=5_000)
     listener.close()
+
+
+def test_with_liveness_on_the_demo_photos_are_never_let_in(demo, engine):
+    """Why the demo runs with liveness off: its visitors are photos sliding in.
+    The first visit (Barack Obama) through a door with the check on."""
+    sessions = open_database(demo.db_url)
+    with sessions.begin() as session:
+        index = GalleryIndex(load_matrix(session, engine.model_name))
+    settings = Settings(kiosk_id="demo")
+    speaker = FakeSpeaker()
+    door = DoorLoop(Recognizer(engine, index, settings), EventWriter(sessions), speaker.say,
+                    settings.greeting, settings.kiosk_id)
+    with VideoSource(str(demo.video)) as source:
+        updates = [door.step(frame) for frame, _ in zip(source.frames(), range(VISIT_FRAMES))]
+    assert DEMO_LIVENESS == "off" and settings.liveness == "passive"
+    assert any(f.match.name == "Barack Obama" for u in updates for f in u.faces)
+    assert speaker.said == [] and not any(u.decisions for u in updates)

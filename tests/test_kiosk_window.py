@@ -22,10 +22,11 @@ from kiosk.local_broker import Listener
 from kiosk.speech import render_to_wav
 from kiosk.video import SourceError, VideoSource, write_video
 from kiosk.walk_in import walk_in_frames
-from ui.kiosk_window import CAMERA_DOWN_TEXT, IDLE_TEXT, KioskWindow
+from ui.kiosk_window import CAMERA_DOWN_TEXT, IDLE_TEXT, LIVENESS_OFF_TEXT, KioskWindow
 from helpers import FakeSpeaker, wav_rms
 
 FACES = Path(__file__).resolve().parent.parent / "resources" / "faces"
+LIVENESS_OFF = Settings(kiosk_id="door-test", liveness="off")
 
 
 class FlakyCamera:
@@ -58,8 +59,10 @@ class FlakyCamera:
 
 @pytest.fixture
 def ctx(db_url, engine, model_dir) -> KioskContext:
-    """A kiosk whose gallery has Barack Obama enrolled from his bundled portrait."""
-    context = KioskContext(Settings(kiosk_id="door-test"), db_url, model_dir, engine=engine)
+    """A kiosk whose gallery has Barack Obama enrolled from his bundled portrait,
+    with liveness OFF: the clips here are photos sliding in, which the check
+    rightly refuses (test_with_liveness_on_a_photo_walking_in_is_not_let_in)."""
+    context = KioskContext(LIVENESS_OFF, db_url, model_dir, engine=engine)
     face = engine.faces(load_rgb(FACES / "obama.jpg"))[0]
     with context.sessions.begin() as session:
         add_samples(session, "Barack Obama", [sample_from_face(face, "obama.jpg")], engine.model_name)
@@ -98,6 +101,22 @@ def test_an_enrolled_person_is_greeted_once_and_logged_once(qtbot, ctx, tmp_path
     seconds, rms = wav_rms(render_to_wav(speaker.said[0], tmp_path / "greeting.wav"))
     assert seconds > 0.5 and rms > 0.01   # what the door said, as real espeak-ng speech
     assert window.stats.greet_latencies_s and window.stats.greet_latencies_s[0] < 1.0
+
+
+def test_with_liveness_off_the_window_says_so(qtbot, ctx, tmp_path):
+    window, _, _ = open_window(qtbot, ctx, walk_in_video(tmp_path, "obama.jpg"))
+    assert not window.liveness_status.isHidden() and window.liveness_status.text() == LIVENESS_OFF_TEXT
+    window.apply_settings(ctx.settings.replace(liveness="passive"))
+    assert window.liveness_status.isHidden()
+
+
+def test_with_liveness_on_a_photo_walking_in_is_not_let_in(qtbot, ctx, tmp_path):
+    ctx.settings = ctx.settings.replace(liveness="passive")
+    window, speaker, banners = open_window(qtbot, ctx, walk_in_video(tmp_path, "obama.jpg"))
+    qtbot.waitUntil(lambda: ("idle", "End of video") in banners, timeout=30_000)
+    assert window.liveness_status.isHidden()
+    assert speaker.said == [] and events(ctx) == []
+    assert not any(kind == "granted" for kind, _ in banners)
 
 
 def test_a_stranger_is_denied_once_and_not_greeted(qtbot, ctx, tmp_path):

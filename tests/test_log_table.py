@@ -12,7 +12,7 @@ from PySide6.QtCore import QDate, QModelIndex, Qt
 from PySide6.QtGui import QColor, QPixmap
 from sqlalchemy import insert, text
 
-from kiosk.access_log import DENIED, GRANTED, LogFilter
+from kiosk.access_log import DENIED, GRANTED, SPOOF, LogFilter
 from kiosk.db import AccessEvent, engine_of, open_database
 from kiosk.images import encode_jpeg, load_rgb
 from ui.admin import log_model
@@ -217,6 +217,14 @@ def test_tab_widgets_drive_the_filter(qtbot, sessions, tab, kolkata):
         log.name_edit.setText(" ADA3 ")
     assert column(log.model, Column.NAME) == ["Ada3"] and log.count_label.text() == "1 event"
     assert log.errors == []
+
+
+def test_the_tab_filters_refused_photos_and_screens(qtbot, sessions, tab):
+    insert_events(sessions, [event(0, decision=SPOOF), event(1, name="Bob")])
+    log = tab()
+    with qtbot.waitSignal(log.model.modelReset):
+        log.decision_box.setCurrentIndex(log.decision_box.findData(SPOOF))
+    assert column(log.model, Column.NAME) == ["Ada"] and column(log.model, Column.DECISION) == [SPOOF]
 
 
 def test_count_label_says_how_many_are_fetched(qtbot, sessions, tab):

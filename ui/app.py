@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from kiosk.commands import UsageError
+from kiosk.commands import UsageError, warn_if_liveness_off
 from kiosk.context import KioskContext
 from kiosk.db_url import shown
 from kiosk.speech import Speaker
@@ -38,6 +38,7 @@ def cmd_run(ctx: KioskContext, args) -> int:
             ctx, source, loop = *_demo(ctx, Path(demo_dir)), True
         require_file(source)  # a camera is retried for ever; a missing file is a typo
         print(f"kiosk run: gallery {shown(ctx.db_url)}", file=sys.stderr)
+        warn_if_liveness_off(ctx.settings, "kiosk run")
         speaker = Speaker(muted=args.mute or ctx.settings.mute)
         window = KioskWindow(ctx, source, speaker, loop_files=loop, show_stats=args.stats,
                              stats_window_s=args.duration or 10.0, config_path=args.config)
@@ -79,11 +80,14 @@ def stop_on_signals(app: QApplication) -> None:
 
 def _demo(ctx: KioskContext, folder: Path) -> tuple[KioskContext, str]:
     """A throw-away gallery with the bundled sample people, and their clip."""
-    from kiosk.demo import build_demo
+    from kiosk.demo import DEMO_LIVENESS, build_demo
     demo = build_demo(folder, ctx.engine)
     print(f"demo: {', '.join(demo.members)} enrolled in a throw-away gallery; "
           "a stranger visits too", file=sys.stderr)
-    demo_ctx = KioskContext(ctx.settings.replace(kiosk_id="demo"), demo.db_url, ctx.model_dir, engine=ctx.engine,
+    # The demo's visitors are photos sliding in: a working liveness check
+    # refuses them. The demo runs with it off, and the window says so.
+    settings = ctx.settings.replace(kiosk_id="demo", liveness=DEMO_LIVENESS)
+    demo_ctx = KioskContext(settings, demo.db_url, ctx.model_dir, engine=ctx.engine,
                           settings_file=ctx.settings_file)
     return demo_ctx, str(demo.video)
 

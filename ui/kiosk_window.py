@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QToolButton, QVBoxLayout, QWi
 from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.access_log import GRANTED
+from kiosk.liveness import OFF
 from kiosk.config import Settings
 from kiosk.context import KioskContext
 from kiosk.door_loop import DoorLoop, DoorUpdate
@@ -35,6 +36,7 @@ from ui.workers import CaptureWorker, RecognitionWorker, start_in_thread
 
 IDLE_TEXT = "Please look at the camera"
 CAMERA_DOWN_TEXT = "Camera unavailable — retrying"
+LIVENESS_OFF_TEXT = "Liveness check OFF: a photo can open this door"
 BANNER_HOLD_MS = 3000
 MARKS_EXPIRE_S = 0.5   # a face frame older than this no longer matches the picture
 
@@ -81,6 +83,12 @@ class KioskWindow(QWidget):
         self.log_status = QLabel(self.view)  # the access log's, the door output's, the broker's trouble
         self.log_status.setStyleSheet("background:#9a6700; color:white; padding:4px;")
         self.log_status.hide()
+        # Always on screen while the liveness check is off: anyone passing by
+        # must be able to see that a photo can open this door.
+        self.liveness_status = QLabel(LIVENESS_OFF_TEXT, self.view)
+        self.liveness_status.setStyleSheet("background:#9a6700; color:white; padding:4px;")
+        self.liveness_status.adjustSize()
+        self.liveness_status.setVisible(self.settings.liveness == OFF)
         self.admin_button = QToolButton(self.view)
         self.admin_button.setText("⚙")
         self.admin_button.setToolTip("Admin panel (Ctrl+Shift+A)")
@@ -212,6 +220,7 @@ class KioskWindow(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.stats_label.move(8, 8)
+        self.liveness_status.move(8, self.view.height() - self.liveness_status.height() - 8)
         self.admin_button.move(self.view.width() - self.admin_button.sizeHint().width() - 8, 8)
 
     # ---- admin --------------------------------------------------------------------
@@ -249,6 +258,7 @@ class KioskWindow(QWidget):
             self.output, self.reporter = self._open_outputs(settings)
         self.settings = settings
         self.ctx.settings = settings
+        self.liveness_status.setVisible(settings.liveness == OFF)
         self.speaker.muted = settings.mute
         self.recognition.replace_door(self._door(settings))
         if old_outputs is not None:

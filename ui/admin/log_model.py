@@ -11,13 +11,13 @@ from PySide6.QtGui import QColor, QPixmap
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from kiosk.access_log import DENIED, GRANTED, EventPager, LogFilter, count_events, local_time
+from kiosk.access_log import DENIED, GRANTED, SPOOF, EventPager, LogFilter, count_events, local_time
 from kiosk.db import AccessEvent
 from ui.frames import jpeg_pixmap
 
 THUMBNAIL_HEIGHT = 48  # px; the tab sizes its rows to fit
 
-DECISION_COLOURS = {GRANTED: QColor("#1b7f3b"), DENIED: QColor("#c62828")}
+DECISION_COLOURS = {GRANTED: QColor("#1b7f3b"), DENIED: QColor("#c62828"), SPOOF: QColor("#8a2be2")}
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from kiosk.access_log import DENIED, GRANTED, LogFilter, all_events, write_csv
+from kiosk.access_log import DENIED, GRANTED, SPOOF, LogFilter, all_events, write_csv
 from kiosk.files import write_atomically
 from ui.admin.log_model import THUMBNAIL_HEIGHT, Column, LogTableModel
 
@@ -72,7 +72,8 @@ class LogTab(QWidget):
     def _build_filters(self) -> None:
         self.name_edit = QLineEdit(self, placeholderText="Name contains…", clearButtonEnabled=True)
         self.decision_box = QComboBox(self)
-        for label, value in (("any decision", None), ("granted", GRANTED), ("denied", DENIED)):
+        for label, value in (("any decision", None), ("granted", GRANTED), ("denied", DENIED),
+                             ("spoof (photo or screen)", SPOOF)):
             self.decision_box.addItem(label, value)
         today = QDate.currentDate()
         self.since_check, self.since_edit = QCheckBox("From", self), QDateEdit(today, self)
