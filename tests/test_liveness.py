@@ -107,12 +107,13 @@ def test_the_verdict_stays_once_reached():
 
 AXES = np.eye(4, dtype=np.float32)
 INDEX = GalleryIndex(GalleryMatrix(AXES[:1], np.array([1]), {1: "Ada"}))
+SAME_FACE = 0.5   # the 1:1 same-person threshold's order of magnitude (as the recognizer passes)
 BOX = (280.0, 200.0, 80.0, 80.0)
 
 
 def door_run(sequence, liveness: str = "passive") -> list:
     """Ada's face (a perfect match) on the given landmarks, frame after frame."""
-    door = DoorDecider(lambda e: INDEX.match(e[None], 0.3, 0.05)[0], liveness=liveness)
+    door = DoorDecider(lambda e: INDEX.match(e[None], 0.3, 0.05)[0], SAME_FACE, liveness=liveness)
     match = INDEX.match(AXES[:1], 0.3, 0.05)[0]
     decisions = []
     for t, points in sequence:
@@ -143,7 +144,7 @@ def test_with_liveness_off_the_picture_is_granted():
 
 def test_an_unknown_liveness_mode_is_refused():
     with pytest.raises(ValueError, match="liveness"):
-        DoorDecider(lambda e: None, liveness="maybe")
+        DoorDecider(lambda e: None, SAME_FACE, liveness="maybe")
 
 
 # ---- synthetic attacks from real photos, through the real detector ----------------
