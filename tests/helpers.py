@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 import wave
@@ -19,15 +18,6 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 TEST_FACES_DIR = PROJECT_DIR / "tests" / "data" / "faces"
-
-
-def shared_dir() -> Path | None:
-    """The optional data folder beside the checkout ($KIOSK_SHARED_DIR, or
-    ../shared): the large calibration set and the street video. Only
-    benchmarks and optional checks use it; a user's clone has none."""
-    env = os.environ.get("KIOSK_SHARED_DIR")
-    candidate = Path(env) if env else PROJECT_DIR.parent / "shared"
-    return candidate if candidate.is_dir() else None
 
 
 @lru_cache(maxsize=None)
