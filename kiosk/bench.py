@@ -52,7 +52,7 @@ def run_bench(ctx: KioskContext, runs: int = 30, peer: bool = False, idle_second
         "detect_near_ms": median_ms(lambda: engine.detector.detect_near(frame, detections[0].box), runs),
         "embed_ms_batch1": median_ms(lambda: engine.embedder.embed(crop[None]), runs),
         "embed_ms_batch8": round(median_ms(lambda: engine.embedder.embed(np.stack([crop] * 8)), runs) / 8, 2),
-        # What the door pays a face: four views (box, aligned, both mirrored), one batch.
+        # What the door pays a face: two views (box and aligned crops), one batch.
         "crop_and_embed_face_ms": median_ms(lambda: engine.faces(frame, detections), runs),
         "match_ms_100k": _match_100k(runs),
         "liveness_ms": _liveness_ms(detections[0].landmarks, runs),

@@ -13,7 +13,7 @@ from kiosk.embedder import FACENET_MODEL_NAME, FaceEmbedder
 from kiosk.weights import TFLITE_NAME, WeightsMissing
 
 DEFAULT_THREADS = 2
-PIPELINE_NAME = f"{FACENET_MODEL_NAME}+4views"
+PIPELINE_NAME = f"{FACENET_MODEL_NAME}+2views"
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class FaceEngine:
     def model_name(self) -> str:
         """Names the samples this engine makes: the network and the views it
         averages. Samples made another way (a gallery enrolled before the
-        four views) are never matched against these: those people must be
+        two views) are never matched against these: those people must be
         enrolled again."""
         return PIPELINE_NAME
 
@@ -70,13 +70,14 @@ class FaceEngine:
         return [Face(d, c, e) for d, c, e in zip(detections, crops, self.embed_views(crops, aligned))]
 
     def embed_views(self, crops: np.ndarray, aligned: np.ndarray) -> np.ndarray:
-        """One embedding per face from four views of it: the box crop FaceNet
-        was trained on, the landmark-aligned crop, and both mirrored; their
-        mean, re-normalised. On 1,468 people (README "Accuracy") the four
-        views took the true-accept rate at 1e-5 false accepts from 0.67 (box
-        crop alone) to 0.81 on held-out halves, at four embeddings a face."""
-        views = np.concatenate([crops, crops[:, :, ::-1], aligned, aligned[:, :, ::-1]])
-        mean = self.embedder.embed(views).reshape(4, len(crops), -1).sum(axis=0)
+        """One embedding per face from two views of it: the box crop FaceNet
+        was trained on and the landmark-aligned crop; their mean,
+        re-normalised. On held-out halves of 1,468 people (README "Accuracy")
+        this took the miss rate at the 1% operating point from 21% (box crop
+        alone) to 7.4%, as low as four views (the two and their mirrors), at
+        half the cost of four: the door greets within its 200 ms."""
+        views = np.concatenate([crops, aligned])
+        mean = self.embedder.embed(views).reshape(2, len(crops), -1).sum(axis=0)
         return (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
 
 
