@@ -176,8 +176,9 @@ def cmd_people(ctx: KioskContext, args) -> int:
             deleted = delete_person(session, args.name)
         else:
             people = list_people(session)
-            from kiosk.engine import PIPELINE_NAME
-            matched = count_people(session, PIPELINE_NAME)
+            # The scores name the pipeline they are for (the recognizer checks it
+            # against the engine's): no model need load to count its people.
+            matched = count_people(session, ctx.impostor_scores.model_name)
     if action == "rename":
         emit(args, {"gallery": gallery, "renamed": args.old, "to": new}, f"renamed {args.old} to {new}")
     elif action == "delete":

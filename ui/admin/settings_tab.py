@@ -14,7 +14,6 @@ from sqlalchemy.orm import sessionmaker
 
 from kiosk import admin_auth, config
 from kiosk.config import Settings, settings_problem
-from kiosk.engine import PIPELINE_NAME
 from kiosk.gallery import count_people
 from kiosk.operating_point import ImpostorScores, operating_point
 
@@ -134,7 +133,7 @@ class SettingsTab(QWidget):
     def _count_people(self) -> int:
         try:
             with self._sessions.begin() as session:
-                return count_people(session, PIPELINE_NAME)
+                return count_people(session, self._scores.model_name)
         except OperationalError:
             return 1   # the database is away: describe a one-person gallery
 
