@@ -77,26 +77,26 @@ class GalleryIndex:
     def distance_to(self, embedding: np.ndarray, name: str) -> float | None:
         """Cosine distance from one embedding to the template of the person
         called name; None when nobody of that name is enrolled."""
-        ids = [pid for pid, n in self._names.items() if n == name]
-        if not ids:
+        group = self._group_named(name)
+        if group is None:
             return None
-        template = self._templates[self._group_of(ids[0])]
-        return float(cosine_distances(np.asarray(embedding)[None], template[None])[0, 0])
+        return float(cosine_distances(np.asarray(embedding)[None], self._templates[group][None])[0, 0])
 
     def nearest_sample_distance(self, embedding: np.ndarray, name: str) -> float | None:
         """Cosine distance from one embedding to the nearest single sample of
         the person called name (is this photo enrolled already?); None when
         nobody of that name is enrolled."""
-        ids = [pid for pid, n in self._names.items() if n == name]
-        if not ids:
+        group = self._group_named(name)
+        if group is None:
             return None
-        group = self._group_of(ids[0])
         end = self._starts[group + 1] if group + 1 < len(self._starts) else self.size
         samples = self._samples[self._starts[group]:end]
         return float(cosine_distances(np.asarray(embedding)[None], samples).min())
 
-    def _group_of(self, person_id: int) -> int:
-        return int(np.flatnonzero(self._group_ids == person_id)[0])
+    def _group_named(self, name: str) -> int | None:
+        """The row of the person called name in the templates, or None."""
+        ids = [pid for pid, n in self._names.items() if n == name]
+        return int(np.flatnonzero(self._group_ids == ids[0])[0]) if ids else None
 
     def _decide(self, similarity_by_person: np.ndarray, threshold: float, margin: float) -> Match:
         best = int(np.argmax(similarity_by_person))
