@@ -8,12 +8,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
-from kiosk import paths
-from kiosk.config import Settings, site_scores_path
-from kiosk.db import open_database
-from kiosk.gallery import load_matrix
-from kiosk.matcher import GalleryIndex
-from kiosk.operating_point import ImpostorScores, OperatingPoint, Thresholds, operating_point, thresholds_for
+from kiosk.common import paths
+from kiosk.common.config import Settings, site_scores_path
+from kiosk.store.db import open_database
+from kiosk.store.gallery import load_matrix
+from kiosk.vision.matcher import GalleryIndex
+from kiosk.vision.operating_point import ImpostorScores, OperatingPoint, Thresholds, operating_point, thresholds_for
 
 
 class KioskContext:
@@ -26,7 +26,7 @@ class KioskContext:
         if engine is not None:  # an engine already loaded (tests share one)
             self.__dict__["engine"] = engine
         # Where the door keeps access events the database cannot take yet
-        # (kiosk.event_spool); one file per kiosk, in the data folder.
+        # (kiosk.store.event_spool); one file per kiosk, in the data folder.
         self.spool_path = paths.data_dir(create=True) / f"events-{settings.kiosk_id}.spool.jsonl"
 
     @cached_property
@@ -35,7 +35,7 @@ class KioskContext:
 
     @cached_property
     def engine(self):
-        from kiosk.engine import FaceEngine  # loads LiteRT; not needed for gallery commands
+        from kiosk.vision.engine import FaceEngine  # loads LiteRT; not needed for gallery commands
         return FaceEngine.load(self.model_dir, min_face_size=self.settings.min_face_size)
 
     def load_index(self) -> GalleryIndex:
@@ -50,7 +50,7 @@ class KioskContext:
         return ImpostorScores.in_use(site_scores_path(self.settings_file))
 
     def operating_point(self, people: int) -> OperatingPoint:
-        """Where the door accepts a face with `people` enrolled (kiosk.operating_point)."""
+        """Where the door accepts a face with `people` enrolled (kiosk.vision.operating_point)."""
         return operating_point(self.settings, people, self.impostor_scores)
 
     def thresholds(self, index: GalleryIndex) -> Thresholds:
@@ -58,5 +58,5 @@ class KioskContext:
         return thresholds_for(self.settings, index.people, self.impostor_scores)
 
     def recognizer(self):
-        from kiosk.recognizer import Recognizer
+        from kiosk.door.recognizer import Recognizer
         return Recognizer(self.engine, self.load_index(), self.settings, scores=self.impostor_scores)

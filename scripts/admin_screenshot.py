@@ -10,11 +10,11 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from kiosk.config import PROJECT_DIR, Settings, model_dir
+from kiosk.common.config import PROJECT_DIR, Settings, model_dir
 from kiosk.context import KioskContext
-from kiosk.demo import FPS, build_demo
-from kiosk.engine import FaceEngine
-from kiosk.video import VideoSource
+from kiosk.demo.build import FPS, build_demo
+from kiosk.vision.engine import FaceEngine
+from kiosk.door.video import VideoSource
 from ui.admin.panel import AdminPanel
 from ui.fonts import ensure_cjk_font
 

@@ -129,7 +129,7 @@ def attack_clip(card: np.ndarray, kind: str, seed: int) -> list[np.ndarray]:
 
 def landmark_track(engine, frames: list[np.ndarray]) -> list[tuple[float, tuple | None]]:
     """(time, landmarks) of the clip's biggest face in each frame, found as the
-    door finds it (kiosk.recognizer): the full detector every fifth frame and
+    door finds it (kiosk.door.recognizer): the full detector every fifth frame and
     when the face was lost, otherwise a search near its last box."""
     track, previous = [], None
     for i, rgb in enumerate(frames):
@@ -142,8 +142,8 @@ def landmark_track(engine, frames: list[np.ndarray]) -> list[tuple[float, tuple 
 def cards_of(engine, photos, turned_only: bool = False) -> list[np.ndarray]:
     """The prints made from these photos (their biggest face); with
     turned_only, only photos whose face is turned 15 degrees or more."""
-    from kiosk.images import load_rgb
-    from kiosk.snapshot_quality import frontal_angles
+    from kiosk.vision.images import load_rgb
+    from kiosk.vision.snapshot_quality import frontal_angles
     cards = []
     for path in photos:
         rgb = load_rgb(path)
@@ -157,10 +157,10 @@ def cards_of(engine, photos, turned_only: bool = False) -> list[np.ndarray]:
 
 
 def attack_evidence(engine, photos, kind: str, count: int, first_seed: int) -> list:
-    """The liveness evidence (kiosk.liveness.Evidence) each of `count` attacks
+    """The liveness evidence (kiosk.door.liveness.Evidence) each of `count` attacks
     of this type ends with: clip i uses photo i mod len(photos) and seed
     first_seed + i."""
-    from kiosk.liveness import TrackLiveness
+    from kiosk.door.liveness import TrackLiveness
     cards = cards_of(engine, photos, turned_only=kind == "turned")
     verdicts = []
     for i in range(count):

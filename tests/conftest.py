@@ -45,8 +45,8 @@ def faces_dir() -> Path:
 @pytest.fixture(scope="session")
 def model_dir() -> Path:
     """facenet_model/ with the weights fetched and every model converted."""
-    from kiosk.config import model_dir as configured
-    from kiosk.weights import fetch_model, prepare_models
+    from kiosk.common.config import model_dir as configured
+    from kiosk.models.weights import fetch_model, prepare_models
     path = configured()
     fetch_model(path)
     prepare_models(path)
@@ -62,7 +62,7 @@ def celebrities(model_dir) -> Path:
 @pytest.fixture(scope="session")
 def engine(model_dir):
     """The one FaceEngine of the test session (LiteRT interpreters are reused)."""
-    from kiosk.engine import FaceEngine
+    from kiosk.vision.engine import FaceEngine
     return FaceEngine.load(model_dir)
 
 
@@ -94,7 +94,7 @@ class PostgresServer:
     for them every 100 ms)."""
 
     def __init__(self, url: str):
-        from kiosk.db import database_url
+        from kiosk.store.db import database_url
         self.engine = create_engine(database_url(url), isolation_level="AUTOCOMMIT")
         self._dropper = ThreadPoolExecutor(max_workers=1)
         self._drops = []
@@ -174,7 +174,7 @@ def pins():
 def broker(tmp_path):
     """Debian's mosquitto on a free loopback port (skipped where it is not installed)."""
     import shutil
-    from kiosk.local_broker import LocalBroker
+    from kiosk.outputs.local_broker import LocalBroker
     if shutil.which("mosquitto") is None:
         pytest.skip("mosquitto is not installed (scripts/setup.sh installs it)")
     broker = LocalBroker(tmp_path).start()

@@ -1,4 +1,4 @@
-"""A door logging access events, in its own process, for tests/test_many_doors.py.
+"""A door logging access events, in its own process, for tests/store/test_many_doors.py.
 
     door_logger.py burst DB_URL KIOSK_ID COUNT SPOOL
         Opens the gallery, prints {"ready": ...}, waits for a line on stdin (the
@@ -31,10 +31,10 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from kiosk.access_log import DENIED, GRANTED, NewEvent
-from kiosk.db import open_database, utc_now
-from kiosk.event_spool import EventSpool
-from kiosk.event_writer import BackgroundWriter, EventWriter
+from kiosk.store.access_log import DENIED, GRANTED, NewEvent
+from kiosk.store.db import open_database, utc_now
+from kiosk.store.event_spool import EventSpool
+from kiosk.store.event_writer import BackgroundWriter, EventWriter
 
 
 def say(**fields) -> None:

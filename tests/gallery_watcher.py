@@ -9,8 +9,8 @@ import sys
 import threading
 import time
 
-from kiosk.db import open_database
-from kiosk.gallery_sync import GallerySync
+from kiosk.store.db import open_database
+from kiosk.door.gallery_sync import GallerySync
 
 
 def main(db_url: str, model_name: str) -> None:

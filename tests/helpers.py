@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import event
 
-from kiosk.db import engine_of
+from kiosk.store.db import engine_of
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,8 +24,8 @@ TEST_FACES_DIR = PROJECT_DIR / "tests" / "data" / "faces"
 def ready_model_dir() -> Path:
     """The project's model folder ($KIOSK_MODEL_DIR or facenet_model/), fetched and
     with FaceNet converted (once per session)."""
-    from kiosk.config import model_dir
-    from kiosk.weights import fetch_model, prepare_facenet
+    from kiosk.common.config import model_dir
+    from kiosk.models.weights import fetch_model, prepare_facenet
     path = model_dir()
     fetch_model(path)
     prepare_facenet(path)
@@ -33,7 +33,7 @@ def ready_model_dir() -> Path:
 
 
 class FakeSpeaker:
-    """Stands in for kiosk.speech.Speaker where a test is about something else
+    """Stands in for kiosk.door.speech.Speaker where a test is about something else
     (speech itself is tested in test_speech.py): keeps what the door would say."""
 
     def __init__(self):
@@ -92,3 +92,17 @@ def wait_for(condition, timeout: float = 15.0) -> bool:
             return True
         time.sleep(0.005)
     return condition()
+
+
+def png_declaring(path, width: int, height: int):
+    """A small PNG whose header declares width x height (its pixel data is one
+    compressed empty row: whoever decodes it allocates the whole image first)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)   # 8-bit grayscale
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1))) + chunk(b"IEND", b""))
+    return path

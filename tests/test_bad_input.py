@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
-from kiosk.access_log import DENIED, NewEvent, append_event
-from kiosk.db import AccessEvent, engine_of, open_database, utc_now
-from kiosk.event_writer import BackgroundWriter, EventWriter
-from test_images import png_declaring
+from kiosk.store.access_log import DENIED, NewEvent, append_event
+from kiosk.store.db import AccessEvent, engine_of, open_database, utc_now
+from kiosk.store.event_writer import BackgroundWriter, EventWriter
+from helpers import png_declaring
 
 
 def test_an_image_bomb_is_refused_and_the_batch_goes_on(kiosk, faces_dir, tmp_path):

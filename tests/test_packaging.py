@@ -23,9 +23,9 @@ NOT_SHIPPED = shutil.ignore_patterns(".venv", ".git", "facenet_model", "tests", 
 
 PROBE = """
 from PySide6.QtGui import QGuiApplication
-from kiosk import paths
-from kiosk.demo import MEMBERS, SAMPLE_FACES
-from kiosk.operating_point import ImpostorScores
+from kiosk.common import paths
+from kiosk.demo.build import MEMBERS, SAMPLE_FACES
+from kiosk.vision.operating_point import ImpostorScores
 from ui.fonts import load_bundled_cjk_font
 app = QGuiApplication([])
 assert ImpostorScores.shipped().pairs > 1_000_000   # the door's thresholds come from the installed file
@@ -61,13 +61,13 @@ def test_the_wheel_holds_every_module_and_resource(wheel):
     assert "kiosk/resources/fonts/DroidSansFallbackFull.ttf" in resources
     assert "kiosk/resources/faces/obama.jpg" in resources
     assert resources - names == set()
-    assert "kiosk/migrations/script.py.mako" in names
+    assert "kiosk/store/migrations/script.py.mako" in names
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("/METADATA"))).decode()
     assert "License-Expression: MIT" in metadata
 
 
 def test_an_installed_kiosk_finds_its_resources_and_data_folder(wheel, tmp_path):
-    """Installed with --no-deps into a scratch venv: kiosk.paths needs only the
+    """Installed with --no-deps into a scratch venv: kiosk.common.paths needs only the
     standard library, so the paths can be checked there for real."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from helpers import PROJECT_DIR
-from kiosk.watchdog import sd_notify, watchdog_interval_s
+from kiosk.door.watchdog import sd_notify, watchdog_interval_s
 
 UNIT = PROJECT_DIR / "scripts" / "door-kiosk.service"
 
@@ -64,9 +64,9 @@ def test_without_systemd_nothing_is_sent(monkeypatch):
 
 def test_the_window_says_ready_and_pings_only_while_it_recognises(qtbot, notify_socket, monkeypatch, db_url,
                                                                   engine, model_dir, tmp_path):
-    from kiosk.config import Settings
+    from kiosk.common.config import Settings
     from kiosk.context import KioskContext
-    from kiosk.video import write_video
+    from kiosk.door.video import write_video
     from helpers import FakeSpeaker
     from ui.kiosk_window import KioskWindow
     import numpy as np

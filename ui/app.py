@@ -13,11 +13,11 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from kiosk.commands import UsageError, warn_if_liveness_off
+from kiosk.cli.commands import UsageError, warn_if_liveness_off
 from kiosk.context import KioskContext
-from kiosk.db_url import shown
-from kiosk.speech import Speaker
-from kiosk.video import require_file
+from kiosk.store.db_url import shown
+from kiosk.door.speech import Speaker
+from kiosk.door.video import require_file
 from ui.fonts import ensure_cjk_font
 from ui.kiosk_window import KioskWindow
 
@@ -80,7 +80,7 @@ def stop_on_signals(app: QApplication) -> None:
 
 def _demo(ctx: KioskContext, folder: Path) -> tuple[KioskContext, str]:
     """A throw-away gallery with the bundled sample people, and their clip."""
-    from kiosk.demo import DEMO_LIVENESS, build_demo
+    from kiosk.demo.build import DEMO_LIVENESS, build_demo
     demo = build_demo(folder, ctx.engine)
     print(f"demo: {', '.join(demo.members)} enrolled in a throw-away gallery; "
           "a stranger visits too", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from kiosk import cli
+from kiosk.cli import parser as cli
 
 
 def _run(ctx, args) -> int:

@@ -8,7 +8,7 @@ import logging
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
-from kiosk.paths import resources_dir
+from kiosk.common.paths import resources_dir
 
 BUNDLED_CJK_FONT = resources_dir() / "fonts" / "DroidSansFallbackFull.ttf"
 log = logging.getLogger("kiosk.ui")

@@ -13,23 +13,23 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMessageBox, QToolButton, QVBoxLayout, QWidget
 from sqlalchemy.exc import SQLAlchemyError
 
-from kiosk.access_log import GRANTED
-from kiosk.liveness import OFF
-from kiosk.config import Settings
+from kiosk.store.access_log import GRANTED
+from kiosk.door.liveness import OFF
+from kiosk.common.config import Settings
 from kiosk.context import KioskContext
-from kiosk.door_loop import DoorLoop, DoorUpdate
-from kiosk.door_stats import DoorStats
-from kiosk.event_spool import EventSpool
-from kiosk.event_writer import BackgroundWriter, EventWriter
-from kiosk.feed import LatestFrame, SourceDown, SourceEnded, camera_feed
-from kiosk.gallery_sync import GallerySync
-from kiosk.matcher import GalleryIndex
-from kiosk.mqtt_reporter import MqttReporter
+from kiosk.door.loop import DoorLoop, DoorUpdate
+from kiosk.door.stats import DoorStats
+from kiosk.store.event_spool import EventSpool
+from kiosk.store.event_writer import BackgroundWriter, EventWriter
+from kiosk.door.feed import LatestFrame, SourceDown, SourceEnded, camera_feed
+from kiosk.door.gallery_sync import GallerySync
+from kiosk.vision.matcher import GalleryIndex
+from kiosk.outputs.mqtt_reporter import MqttReporter
 from kiosk.outputs import DoorOutput, open_output
-from kiosk.recognizer import Recognizer
-from kiosk.speech import Speaker
-from kiosk.video import Frame, VideoSource
-from kiosk.watchdog import sd_notify, watchdog_interval_s
+from kiosk.door.recognizer import Recognizer
+from kiosk.door.speech import Speaker
+from kiosk.door.video import Frame, VideoSource
+from kiosk.door.watchdog import sd_notify, watchdog_interval_s
 from ui.frames import to_qimage
 from ui.video_view import GREEN, GREY, RED, FaceMark, VideoView
 from ui.workers import CaptureWorker, RecognitionWorker, start_in_thread

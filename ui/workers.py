@@ -11,10 +11,10 @@ from typing import Callable, Iterator
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from kiosk.door_loop import DoorLoop
-from kiosk.feed import FeedItem, LatestFrame
-from kiosk.matcher import GalleryIndex
-from kiosk.video import Frame
+from kiosk.door.loop import DoorLoop
+from kiosk.door.feed import FeedItem, LatestFrame
+from kiosk.vision.matcher import GalleryIndex
+from kiosk.door.video import Frame
 
 log = logging.getLogger("kiosk.ui")
 
@@ -23,8 +23,8 @@ class CaptureWorker(QObject):
     """Pulls the camera feed; every frame goes to the window for drawing and into
     the recognizer's mailbox (which keeps only the newest)."""
 
-    frame = Signal(object)        # kiosk.video.Frame
-    status = Signal(object)       # kiosk.feed.SourceDown or SourceEnded
+    frame = Signal(object)        # kiosk.door.video.Frame
+    status = Signal(object)       # kiosk.door.feed.SourceDown or SourceEnded
     finished = Signal()
 
     def __init__(self, feed: Callable[[threading.Event], Iterator[FeedItem]], mailbox: LatestFrame):
@@ -61,7 +61,7 @@ class CaptureWorker(QObject):
 class RecognitionWorker(QObject):
     """Runs the door loop on the newest frame, as fast as the engine allows."""
 
-    update = Signal(object)       # kiosk.door_loop.DoorUpdate
+    update = Signal(object)       # kiosk.door.loop.DoorUpdate
     errored = Signal(object)      # the exception itself
     finished = Signal()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from kiosk.config import DoorSettings, MqttSettings
+from kiosk.common.config import DoorSettings, MqttSettings
 from kiosk.outputs.door_output import DoorOutput, NoRelay
 
 log = logging.getLogger("kiosk.door")

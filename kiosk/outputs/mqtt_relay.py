@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 
-from kiosk.config import MqttSettings
+from kiosk.common.config import MqttSettings
 
 ACK_TIMEOUT_S = 3.0   # the broker's acknowledgement of a command (QoS 1)
 CONNECT_TIMEOUT_S = 5.0

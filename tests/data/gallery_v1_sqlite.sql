@@ -1,6 +1,6 @@
 -- A gallery made before migrations: the tables exactly as kiosk/db.py at commit
 -- b51b5d0 created them on SQLite (sqlite3's dump of that create_all), with a few
--- rows in each. tests/test_migrations.py upgrades it with `kiosk db upgrade`.
+-- rows in each. tests/store/test_migrations.py upgrades it with `kiosk db upgrade`.
 BEGIN TRANSACTION;
 CREATE TABLE access_event (
 	id INTEGER NOT NULL, 

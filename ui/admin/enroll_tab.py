@@ -11,11 +11,11 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QVBoxLayout, QWidget)
 
-from kiosk.admin_auth import record_action
+from kiosk.store.admin_auth import record_action
 from kiosk.context import KioskContext
-from kiosk.enrollment import IMAGE_SUFFIXES, EnrollmentDraft, EnrollmentError
-from kiosk.gallery import GalleryError, add_samples, normal_form, person_name
-from kiosk.video import Frame
+from kiosk.enrollment.draft import IMAGE_SUFFIXES, EnrollmentDraft, EnrollmentError
+from kiosk.store.gallery import GalleryError, add_samples, normal_form, person_name
+from kiosk.door.video import Frame
 from ui.frames import to_qimage
 from ui.video_view import VideoView
 

@@ -11,8 +11,8 @@ from PySide6.QtGui import QColor, QPixmap
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from kiosk.access_log import DENIED, GRANTED, SPOOF, EventPager, LogFilter, count_events, local_time
-from kiosk.db import AccessEvent
+from kiosk.store.access_log import DENIED, GRANTED, SPOOF, EventPager, LogFilter, count_events, local_time
+from kiosk.store.db import AccessEvent
 from ui.frames import jpeg_pixmap
 
 THUMBNAIL_HEIGHT = 48  # px; the tab sizes its rows to fit

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from kiosk.access_log import DENIED, GRANTED, SPOOF, LogFilter, all_events, write_csv
-from kiosk.files import write_atomically
+from kiosk.store.access_log import DENIED, GRANTED, SPOOF, LogFilter, all_events, write_csv
+from kiosk.common.files import write_atomically
 from ui.admin.log_model import THUMBNAIL_HEIGHT, Column, LogTableModel
 
 # Typing in the name box waits this long for the next key before re-querying.

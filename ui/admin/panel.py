@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QTabWidget, QVBoxLayout, QWidget
 
 from kiosk.context import KioskContext
-from kiosk.video import Frame
+from kiosk.door.video import Frame
 from ui.admin.enroll_tab import EnrollTab
 from ui.admin.log_tab import LogTab
 from ui.admin.people_tab import PeopleTab
@@ -17,7 +17,7 @@ from ui.admin.settings_tab import SettingsTab
 
 class AdminPanel(QDialog):
     gallery_changed = Signal()
-    settings_changed = Signal(object)   # kiosk.config.Settings
+    settings_changed = Signal(object)   # kiosk.common.config.Settings
 
     def __init__(self, ctx: KioskContext, config_path: Path | None, parent: QWidget | None = None):
         super().__init__(parent)

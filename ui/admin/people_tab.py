@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListView, QLi
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk import admin_auth, gallery
+from kiosk.store import admin_auth, gallery
 from ui.frames import jpeg_pixmap
 
 THUMBNAIL = QSize(96, 96)

@@ -12,10 +12,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from kiosk import admin_auth, config
-from kiosk.config import Settings, settings_problem
-from kiosk.gallery import count_people
-from kiosk.operating_point import ImpostorScores, operating_point
+from kiosk.store import admin_auth
+from kiosk.common import config
+from kiosk.common.config import Settings, settings_problem
+from kiosk.store.gallery import count_people
+from kiosk.vision.operating_point import ImpostorScores, operating_point
 
 # The stranger odds an admin picks from (the setting `fpir`).
 FPIR_CHOICES = (0.01, 0.003, 0.001, 0.0001)

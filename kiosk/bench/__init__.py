@@ -1,0 +1,1 @@
+"""`kiosk bench`: speed figures of the engine, the door loop, the gallery and the outputs."""

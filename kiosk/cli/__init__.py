@@ -1,0 +1,1 @@
+"""The `kiosk` command line: argument parsing, one function per command, --json shapes."""

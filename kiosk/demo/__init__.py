@@ -1,0 +1,1 @@
+"""The demo: a gallery and a walk-in clip made from the bundled sample faces."""

@@ -1,0 +1,187 @@
+"""Turning per-frame faces into door decisions: follow faces, fuse, vote, greet once.
+
+The kiosk window and ``kiosk replay`` both feed frames through DoorDecider, so
+they decide alike.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from kiosk.store.access_log import DENIED, GRANTED, SPOOF
+from kiosk.door.liveness import LIVE, OFF, PASSIVE, SPOOF as LOOKS_FLAT, Evidence, TrackLiveness
+from kiosk.vision.matcher import Match
+
+Box = tuple[float, float, float, float]  # x, y, width, height in pixels
+
+# A track's fused template is the quality-weighted mean of its last this many
+# faces: about a second at the door, long enough to average out blur and
+# pose, short enough to follow a face that sharpens as it comes closer.
+FUSED_FRAMES = 15
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One face in one frame, as the door's rules see it."""
+
+    box: Box
+    match: Match              # the frame's own match: its best person is the frame's vote
+    embedding: np.ndarray     # (D,) L2-normalised
+    quality: float            # its weight in the track's fused template (> 0)
+    landmarks: tuple | None = None   # MTCNN's five (x, y) points: the liveness check's input
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Something to announce and log: one per person per cooldown, one per unknown track."""
+
+    type: str                 # GRANTED, DENIED or SPOOF (a flat picture of the person named)
+    name: str | None
+    person_id: int | None
+    distance: float           # of the track's fused template to the person
+    track_id: int
+    face_index: int           # which of this frame's faces it is about
+
+
+@dataclass
+class _Track:
+    id: int
+    box: Box
+    last_seen: float
+    votes: deque = field(default_factory=deque)   # the best person of each recent frame
+    faces: deque = field(default_factory=lambda: deque(maxlen=FUSED_FRAMES))  # (quality, embedding)
+    granted: bool = False
+    denied: bool = False
+    spoofed: bool = False
+    liveness: TrackLiveness = field(default_factory=TrackLiveness)
+
+    def fused(self) -> np.ndarray:
+        weights = np.array([q for q, _ in self.faces], np.float32)
+        mean = (weights[:, None] * np.stack([e for _, e in self.faces])).sum(axis=0)
+        return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two x, y, w, h boxes (0 when disjoint)."""
+    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw = max(0.0, min(ax2, bx2) - max(a[0], b[0]))
+    ih = max(0.0, min(ay2, by2) - max(a[1], b[1]))
+    inter = iw * ih
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+class DoorDecider:
+    """Stateful rules over time. Feed it every processed frame in order.
+
+    - A face is followed across frames by box overlap (a track).
+    - The track's faces are fused (quality-weighted mean of the last
+      FUSED_FRAMES embeddings) and the fused template is matched at the door's
+      operating point: one blurred or turned frame can neither admit nor
+      refuse anyone on its own.
+    - Voting stays as a guard: the person the template matches must also be
+      the nearest person in k of the track's last n frames.
+    - A track whose template matches nobody after n frames is denied once;
+      if it is recognised later (the face turned to the camera), it is still
+      granted, and the log shows both.
+    - A person is granted at most once per track and once per cooldown
+      (standing at the door is not a second visit).
+    - Liveness (kiosk.door.liveness), unless it is "off": a recognised track is
+      granted only once it has shown a real head (it waits until then); a
+      recognised track that stays flat while it is turned or tilted is
+      refused once as SPOOF and never granted.
+    """
+
+    def __init__(self, match_template: Callable[[np.ndarray], Match], same_face: float, vote_k: int = 2,
+                 vote_n: int = 3, cooldown_s: float = 30.0, track_timeout_s: float = 1.0, min_iou: float = 0.2,
+                 liveness: str = PASSIVE):
+        if not 1 <= vote_k <= vote_n:
+            raise ValueError("need 1 <= k <= n for a k-of-n vote")
+        if liveness not in (PASSIVE, OFF):
+            raise ValueError(f"liveness must be {PASSIVE!r} or {OFF!r}, not {liveness!r}")
+        self.liveness = liveness
+        # Face index of the last frame -> (track id, its liveness evidence): for `kiosk replay --json`.
+        self.frame_tracks: dict[int, tuple[int, Evidence]] = {}
+        self.match_template = match_template
+        # A face farther than this from its track's template is someone else
+        # who stepped into the same place (a queue at the door): a new track.
+        # It also bounds a frame's vote: a frame votes for its nearest person
+        # only when it is this close to them.
+        self.same_face = same_face
+        self.vote_k, self.vote_n, self.cooldown_s = vote_k, vote_n, cooldown_s
+        self.track_timeout_s, self.min_iou = track_timeout_s, min_iou
+        self._tracks: list[_Track] = []
+        self._next_track_id = 1
+        self._last_granted: dict[int, float] = {}
+
+    def update(self, now: float, sightings: Sequence[Sighting]) -> list[Decision]:
+        """The decisions this frame (time in seconds, its faces) brings."""
+        self._tracks = [t for t in self._tracks if now - t.last_seen <= self.track_timeout_s]
+        decisions = []
+        self.frame_tracks = {}
+        for index, track in self._assign(now, [s.box for s in sightings]):
+            sighting = sightings[index]
+            if track.faces and float(sighting.embedding @ track.fused()) < 1.0 - self.same_face:
+                track = self._new_track(now, sighting.box, replacing=track)
+            close = sighting.match.distance <= self.same_face
+            track.votes.append(sighting.match.best_person_id if close else None)
+            track.faces.append((max(sighting.quality, 1e-3), sighting.embedding))
+            if sighting.landmarks is not None:
+                track.liveness.add(now, sighting.landmarks)
+            self.frame_tracks[index] = (track.id, track.liveness.evidence())
+            decision = self._decide(now, track, index)
+            if decision:
+                decisions.append(decision)
+        return decisions
+
+    def _assign(self, now: float, boxes: Sequence[Box]) -> list[tuple[int, _Track]]:
+        """Pair each face with the track it overlaps most (greedy), or a new track."""
+        pairs = sorted(((iou(b, t.box), i, t) for i, b in enumerate(boxes) for t in self._tracks),
+                       key=lambda p: -p[0])
+        taken_faces, taken_tracks, assigned = set(), set(), []
+        for overlap, index, track in pairs:
+            if overlap < self.min_iou or index in taken_faces or track.id in taken_tracks:
+                continue
+            taken_faces.add(index)
+            taken_tracks.add(track.id)
+            assigned.append((index, track))
+        for index in range(len(boxes)):
+            if index not in taken_faces:
+                assigned.append((index, self._new_track(now, boxes[index])))
+        for index, track in assigned:
+            track.box, track.last_seen = boxes[index], now
+        return sorted(assigned, key=lambda p: p[0])
+
+    def _new_track(self, now: float, box: Box, replacing: _Track | None = None) -> _Track:
+        track = _Track(id=self._next_track_id, box=box, last_seen=now, votes=deque(maxlen=self.vote_n))
+        self._next_track_id += 1
+        if replacing is not None:
+            self._tracks.remove(replacing)
+        self._tracks.append(track)
+        return track
+
+    def _decide(self, now: float, track: _Track, index: int) -> Decision | None:
+        if track.granted or track.spoofed:
+            return None
+        fused = self.match_template(track.fused())
+        if fused.person_id is None:
+            if track.denied or len(track.faces) < self.vote_n:
+                return None
+            track.denied = True
+            return Decision(DENIED, None, None, fused.distance, track.id, index)
+        if Counter(track.votes)[fused.person_id] < self.vote_k:
+            return None
+        if self.liveness == PASSIVE and track.liveness.verdict != LIVE:
+            if track.liveness.verdict != LOOKS_FLAT:
+                return None   # recognised, not yet live: wait for the head to move
+            track.spoofed = True
+            return Decision(SPOOF, fused.name, fused.person_id, fused.distance, track.id, index)
+        track.granted = True
+        if now - self._last_granted.get(fused.person_id, float("-inf")) < self.cooldown_s:
+            return None
+        self._last_granted[fused.person_id] = now
+        return Decision(GRANTED, fused.name, fused.person_id, fused.distance, track.id, index)

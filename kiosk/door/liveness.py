@@ -1,0 +1,170 @@
+"""Liveness: is a track a real head, or a flat picture (a print, a phone screen)?
+
+The passive 3-D check, from the five landmarks MTCNN already gives. However a
+flat picture is held (turned, tilted, rolled, brought closer), one frame's
+eyes and mouth corners map onto a later frame's by a homography, and that
+homography also predicts where the picture's nose goes. A real head is not
+flat: when it turns or nods even a little, the nose misses the prediction
+(about 0.16 of the eye distance at 25 degrees, ../shared/FACTS.md). One frame
+pair proves little (landmarks jitter), so a track gathers evidence over
+several pairs:
+
+- live: the last LIVE_PAIRS pairs all missed by more than LIVE_MISS;
+- spoof: many pairs in which the eyes and mouth changed shape beyond their
+  jitter (the picture was turned or tilted, not just moved) while the nose
+  stayed where a flat picture puts it, and the track has not shown liveness.
+
+A track that shows neither (a still face, a picture slid in without a turn)
+stays unproven: the door waits. A head that does not move cannot be told
+from its photo by geometry, so "unproven" is never called a spoof. The
+thresholds were chosen on synthetic attack clips (tests/attack_clips.py) of
+a tune set and reported on others (README "Liveness").
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from kiosk.common.config import LIVENESS_MODES
+
+MODES = LIVENESS_MODES
+PASSIVE, OFF = MODES
+
+LIVE, SPOOF, UNPROVEN = "live", "spoof", "unproven"
+
+# Landmark order (kiosk.vision.detector.Detection): left eye, right eye, nose, mouth left, mouth right.
+_QUAD = [0, 1, 3, 4]
+_NOSE = 2
+
+# A pair compares a frame with one at least this long before it in the same
+# track: about 8 frames of a 25 fps camera, long enough for a head to turn a
+# few degrees, short enough to stay within one approach.
+PAIR_GAP_S = 0.3
+HISTORY_S = 1.0
+# Nose misses in eye distances. Flat prints: median 0.02-0.03 but a long
+# tail (99th percentile 0.15-0.2 on prints of small, blurred web photos:
+# landmark jitter); real heads walking in: median 0.14. A turning head misses
+# for several pairs running, jitter mostly does not: live takes LIVE_PAIRS of
+# the last LIVE_WINDOW pairs above LIVE_MISS. On the tune set (450 attacks)
+# this accepted 8 attacks and 6 of 8 real tracks; 3 of 4 above 0.12
+# accepted 26.
+LIVE_MISS = 0.14
+LIVE_PAIRS = 4
+LIVE_WINDOW = 4
+# A pair "stays flat while the picture moves" when the nose is within
+# FLAT_MISS of a flat picture's and the eyes and mouth changed shape by more
+# than SHAPE_CHANGE (eye distances) beyond a move, scale and roll: the
+# picture was turned or tilted. SHAPE_CHANGE sits above the shape jitter of
+# a picture that only slides and grows (95th percentile 0.024, 99th 0.05):
+# standing still must never add up to a spoof. Spoof: SPOOF_PAIRS such pairs,
+# at least SPOOF_SHARE of all pairs, and a median miss below FLAT_MISS.
+FLAT_MISS = 0.04
+SHAPE_CHANGE = 0.035
+SPOOF_PAIRS = 8
+SPOOF_SHARE = 0.25
+
+
+def nose_miss(reference: np.ndarray, current: np.ndarray) -> float | None:
+    """How far the nose lands from where a flat picture would put it, in eye
+    distances of `current` (both (5, 2) landmark arrays); None when the eyes
+    and mouth corners are degenerate (a homography cannot be fitted)."""
+    eye = float(np.linalg.norm(current[1] - current[0]))
+    if eye < 1.0 or float(np.linalg.norm(reference[1] - reference[0])) < 1.0:
+        return None
+    try:
+        h = cv2.getPerspectiveTransform(reference[_QUAD].astype(np.float32), current[_QUAD].astype(np.float32))
+    except cv2.error:
+        return None
+    x, y, w = h @ np.array([reference[_NOSE, 0], reference[_NOSE, 1], 1.0])
+    if not np.isfinite(w) or abs(w) < 1e-9:
+        return None
+    return float(np.hypot(x / w - current[_NOSE, 0], y / w - current[_NOSE, 1])) / eye
+
+
+def shape_change(reference: np.ndarray, current: np.ndarray) -> float:
+    """RMS distance, in eye distances of `current`, between the eyes and mouth
+    corners of `current` and those of `reference` moved, scaled and rotated to
+    fit them best: 0 when the face (or picture) only moved in its own plane."""
+    a, b = reference[_QUAD].astype(np.float64), current[_QUAD].astype(np.float64)
+    a0, b0 = a - a.mean(axis=0), b - b.mean(axis=0)
+    za, zb = a0[:, 0] + 1j * a0[:, 1], b0[:, 0] + 1j * b0[:, 1]
+    denom = float(np.vdot(za, za).real)
+    eye = float(np.linalg.norm(current[1] - current[0]))
+    if denom < 1e-9 or eye < 1.0:
+        return 0.0
+    s = np.vdot(za, zb) / denom          # the best similarity, as one complex factor
+    return float(np.sqrt(np.mean(np.abs(zb - s * za) ** 2))) / eye
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a track has shown so far."""
+
+    verdict: str        # LIVE or SPOOF once reached (it stays), else UNPROVEN
+    pairs: int          # frame pairs compared
+    live_pairs: int     # of the last LIVE_WINDOW pairs, those whose nose missed by more than LIVE_MISS
+    flat_moving: int    # pairs that changed shape but stayed flat
+    median_miss: float | None   # over the last MEDIAN_PAIRS pairs
+
+    def as_json(self) -> dict:
+        return {"verdict": self.verdict, "pairs": self.pairs, "live_pairs": self.live_pairs,
+                "flat_moving_pairs": self.flat_moving,
+                "median_miss": None if self.median_miss is None else round(self.median_miss, 3)}
+
+
+MEDIAN_PAIRS = 100
+
+
+class TrackLiveness:
+    """One track's landmarks over time and the evidence they give. Feed it
+    each frame's landmarks of the track, in order; the verdict only ever
+    moves from unproven to live or spoof, never back."""
+
+    def __init__(self):
+        self._history: deque[tuple[float, np.ndarray]] = deque()
+        self._misses: deque[float] = deque(maxlen=MEDIAN_PAIRS)
+        self._pairs = self._flat_moving = 0
+        self._verdict = UNPROVEN
+
+    def add(self, now: float, landmarks) -> Evidence:
+        current = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
+        reference = None
+        while self._history and now - self._history[0][0] > HISTORY_S:
+            self._history.popleft()
+        for t, points in self._history:   # the latest frame at least PAIR_GAP_S old
+            if now - t >= PAIR_GAP_S:
+                reference = points
+        self._history.append((now, current))
+        if reference is not None and (miss := nose_miss(reference, current)) is not None:
+            self._pairs += 1
+            self._misses.append(miss)
+            if miss < FLAT_MISS and shape_change(reference, current) > SHAPE_CHANGE:
+                self._flat_moving += 1
+            if self._verdict == UNPROVEN:
+                self._verdict = self._judge()
+        return self.evidence()
+
+    def _judge(self) -> str:
+        if self._live_pairs() >= LIVE_PAIRS:
+            return LIVE
+        if (self._flat_moving >= SPOOF_PAIRS and self._flat_moving >= SPOOF_SHARE * self._pairs
+                and self._median() < FLAT_MISS):
+            return SPOOF
+        return UNPROVEN
+
+    def _live_pairs(self) -> int:
+        return sum(m > LIVE_MISS for m in list(self._misses)[-LIVE_WINDOW:])
+
+    def _median(self) -> float | None:
+        return float(np.median(self._misses)) if self._misses else None
+
+    def evidence(self) -> Evidence:
+        return Evidence(self._verdict, self._pairs, self._live_pairs(), self._flat_moving, self._median())
+
+    @property
+    def verdict(self) -> str:
+        return self._verdict

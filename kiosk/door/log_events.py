@@ -1,0 +1,31 @@
+"""What a door does with a frame's decisions: log them, and word the greeting."""
+
+from __future__ import annotations
+
+from kiosk.store.access_log import GRANTED, NewEvent
+from kiosk.store.db import utc_now
+from kiosk.vision.images import encode_jpeg
+from kiosk.door.recognizer import FrameResult
+
+
+def events_of(result: FrameResult, kiosk_id: str) -> list[NewEvent]:
+    """The access-log rows for a frame's decisions, each with the face's crop."""
+    events = []
+    decided = utc_now()  # not when it is written: a busy database may delay that
+    for d in result.decisions:
+        face = result.faces[d.face_index].face
+        events.append(NewEvent(decision=d.type, person_id=d.person_id, name=d.name,
+                               distance=None if d.distance == float("inf") else d.distance,
+                               snapshot_jpeg=encode_jpeg(face.aligned, quality=80), kiosk_id=kiosk_id,
+                               time=decided))
+    return events
+
+
+def greeting_text(template: str, decision_type: str, name: str | None) -> str | None:
+    """What to say aloud: the template for a granted person, nothing otherwise."""
+    if decision_type != GRANTED or not name:
+        return None
+    try:
+        return template.format(name=name)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+        return f"Welcome, {name}"  # a broken template must not silence the door

@@ -1,0 +1,289 @@
+"""The gallery's tables (SQLAlchemy 2.0) and how to open a database by URL:
+a SQLite file (one door) or PostgreSQL through psycopg 3 (many doors).
+
+The schema's history is in kiosk/store/migrations (Alembic). open_database creates a
+brand-new database at the newest revision and refuses an older one: that is
+`kiosk db upgrade`'s job, run on purpose, not by whichever door starts first.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import (
+    BigInteger, CheckConstraint, Connection, ForeignKey, Index, LargeBinary, String, create_engine,
+    event, func, inspect, insert, select, text, DateTime,
+)
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+    samples: Mapped[list["FaceSample"]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", passive_deletes=True)
+
+    def __repr__(self) -> str:
+        return f"Person(id={self.id!r}, name={self.name!r})"
+
+
+class FaceSample(Base):
+    """One enrolled face: its embedding, and the aligned crop it came from."""
+
+    __tablename__ = "face_sample"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # float32 little-endian bytes; model_name says which network made them, so
+    # a later model never compares its vectors with these.
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    model_name: Mapped[str] = mapped_column(String(100))
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary)  # aligned 160x160 JPEG
+    quality: Mapped[float]
+    source: Mapped[Optional[str]] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+    person: Mapped[Person] = relationship(back_populates="samples")
+
+
+class AccessEvent(Base):
+    """One decision at a door: granted to a person, or denied to an unknown face."""
+
+    __tablename__ = "access_event"
+    __table_args__ = (
+        Index("ix_access_event_time", "time"),
+        # Counting the log by its filters (kiosk.store.access_log) without reading
+        # the rows and their snapshots: decision over a time window, with or
+        # without a name; a name alone. (SQLite, 40,000 events: a count and
+        # its first page take 3-11 ms instead of 11-44. PostgreSQL keeps the
+        # snapshots out of line and scans the rest as fast either way.)
+        Index("ix_access_event_decision_time_name", "decision", "time", "name"),
+        Index("ix_access_event_name", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    person_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True)
+    # The name as it was at the door, so the log still reads after a rename.
+    name: Mapped[Optional[str]] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(10))  # "granted" | "denied" | "spoof"
+    distance: Mapped[Optional[float]]
+    snapshot: Mapped[Optional[bytes]] = mapped_column(LargeBinary)  # face crop, JPEG
+    kiosk_id: Mapped[str] = mapped_column(String(100))
+
+
+class AdminAction(Base):
+    """The audit trail: every enrollment, rename, deletion and settings change."""
+
+    __tablename__ = "admin_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    action: Mapped[str] = mapped_column(String(50))   # "enroll", "rename", "delete", "settings", ...
+    detail: Mapped[str] = mapped_column(String(1000))
+    kiosk_id: Mapped[str] = mapped_column(String(100))
+
+
+class AdminSecret(Base):
+    """The admin PIN, only as a salted scrypt hash, and the wrong-PIN lock-out state."""
+
+    __tablename__ = "admin_secret"
+
+    kiosk_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    pin_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+
+
+class GalleryState(Base):
+    """One row (id 1) whose version every gallery write increments in its own
+    transaction (kiosk.store.gallery.bump_gallery_version): the cheap "has the
+    gallery changed?" a door polls before reloading the embeddings."""
+
+    __tablename__ = "gallery_state"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_gallery_state_one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The Alembic revision these models are (the head of kiosk/store/migrations; a test
+# keeps the two equal). A constant, so opening a database never imports Alembic.
+SCHEMA_REVISION = "0002"
+# Revision 0001's tables: a database that has them and no alembic_version was
+# made before migrations existed.
+V1_TABLES = frozenset({"person", "face_sample", "access_event", "admin_action", "admin_secret"})
+# Serialises schema changes of one PostgreSQL database (creation, upgrades)
+# between kiosks: pg_advisory_xact_lock's key, any constant of our own.
+SCHEMA_LOCK = 0x6B696F736B
+
+
+# How long a SQLite connection waits for a lock another program holds before
+# it gives up with "database is locked".
+BUSY_TIMEOUT_MS = 5000
+
+
+class SchemaError(RuntimeError):
+    """The database is not a gallery this kiosk can use as it is; the message says why."""
+
+
+class DatabaseOutdated(SchemaError):
+    """The gallery is at an older revision of the schema: `kiosk db upgrade` brings it up."""
+
+
+PRE_MIGRATION = "0001 (made before migrations)"
+# A revision this kiosk does not know was made by a newer kiosk: migrations
+# only go forward, so the software is what must be upgraded.
+NEWER_DATABASE_ADVICE = (f"newer than this kiosk, which knows revisions up to {SCHEMA_REVISION}; "
+                         "this kiosk is older than the database: upgrade the kiosk software, "
+                         "not the database")
+
+
+def database_url(url: str | URL) -> URL:
+    """url, with plain postgresql:// (and postgres://) meaning psycopg 3."""
+    url = make_url(url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def make_engine(url: str | URL, foreign_keys: bool = True) -> Engine:
+    """An engine for url; SQLite files get their pragmas on every connection
+    (foreign_keys=False only for migrations, which may copy tables)."""
+    url = database_url(url)
+    if url.get_backend_name() != "sqlite":
+        # A door keeps its pool for days; the server may restart meanwhile.
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    event.listen(engine, "connect", _sqlite_pragmas if foreign_keys else _sqlite_pragmas_no_fk)
+    return engine
+
+
+def open_database(url: str) -> sessionmaker:
+    """A session factory for the gallery at url. A database with none of the
+    gallery's tables is created at SCHEMA_REVISION; one at another revision
+    raises DatabaseOutdated (older: run `kiosk db upgrade`) or SchemaError."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            revision = schema_revision(conn)
+        if revision is None:
+            with engine.begin() as conn:
+                lock_schema(conn)
+                revision = schema_revision(conn)   # again, now that no one else can create it
+                if revision is None:
+                    _create_schema(conn)
+                    revision = SCHEMA_REVISION
+        if revision != SCHEMA_REVISION:
+            raise _wrong_revision(revision)
+    except BaseException:
+        engine.dispose()
+        raise
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def schema_revision(conn: Connection) -> str | None:
+    """The database's schema revision: alembic_version's, PRE_MIGRATION for a
+    gallery made before migrations, None when it has no gallery tables at all."""
+    tables = set(inspect(conn).get_table_names())
+    if "alembic_version" in tables:
+        version = conn.scalar(text("SELECT version_num FROM alembic_version"))
+        if version is not None:
+            return version
+    gallery = tables & (V1_TABLES | {"gallery_state"})
+    if not gallery:
+        return None
+    if gallery == V1_TABLES:
+        return PRE_MIGRATION
+    raise SchemaError(f"gallery database with tables {', '.join(sorted(gallery))} but no "
+                      "schema revision: not a gallery this kiosk knows")
+
+
+def lock_schema(conn: Connection) -> None:
+    """Hold the database's schema lock until conn's transaction ends: on
+    PostgreSQL an advisory lock, on SQLite the write lock (BEGIN IMMEDIATE, so
+    the DDL that follows is inside the transaction too)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+
+
+def _create_schema(conn: Connection) -> None:
+    from alembic.runtime.migration import MigrationContext   # only for a new database
+    from kiosk.store.migrations import script_directory
+    Base.metadata.create_all(conn)
+    conn.execute(insert(GalleryState).values(id=1, version=0))
+    MigrationContext.configure(conn).stamp(script_directory(), SCHEMA_REVISION)
+
+
+def _wrong_revision(revision: str) -> SchemaError:
+    from kiosk.store.migrations import script_directory
+    known = {s.revision for s in script_directory().walk_revisions()}
+    if revision == PRE_MIGRATION or revision in known:
+        return DatabaseOutdated(f"gallery database at revision {revision}, this kiosk needs "
+                                f"{SCHEMA_REVISION}: run `kiosk db upgrade`")
+    return SchemaError(f"gallery database at revision {revision}: {NEWER_DATABASE_ADVICE}")
+
+
+def _sqlite_pragmas(dbapi_connection, record, foreign_keys: bool = True) -> None:
+    cursor = dbapi_connection.cursor()
+    # Without this SQLite ignores ON DELETE CASCADE: a deleted person would
+    # leave their embeddings behind.
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # A deleted face crop is overwritten with zeros, not left in free pages
+    # (or the WAL) where a copy of the file would still hold it.
+    cursor.execute("PRAGMA secure_delete=ON")
+    # The window reads the log while the recognizer writes it. Switching a new
+    # file to WAL needs it to itself and SQLite does not always wait for that
+    # (a busy handler is not called for every lock it needs), so doors opening
+    # a new gallery at once retry briefly; a file held by another program
+    # waits busy_timeout at each try, so the retries share one deadline.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+    cursor.close()
+
+
+def _sqlite_pragmas_no_fk(dbapi_connection, record) -> None:
+    _sqlite_pragmas(dbapi_connection, record, foreign_keys=False)
+
+
+def checkpoint(factory: sessionmaker) -> None:
+    """After deleting face images from a SQLite gallery: copy the write-ahead log
+    into the file and empty it, so neither keeps the old pages (secure_delete
+    zeroes them only in the new copy). Best effort: a reader holding an old
+    snapshot lets it finish later, at SQLite's own next checkpoint."""
+    engine = engine_of(factory)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def engine_of(factory: sessionmaker) -> Engine:
+    return factory.kw["bind"]
