@@ -80,13 +80,13 @@ def stop_on_signals(app: QApplication) -> None:
 
 def _demo(ctx: KioskContext, folder: Path) -> tuple[KioskContext, str]:
     """A throw-away gallery with the bundled sample people, and their clip."""
-    from kiosk.demo.build import DEMO_LIVENESS, build_demo
+    from kiosk.demo.build import DEMO_KIOSK_ID, DEMO_LIVENESS, build_demo
     demo = build_demo(folder, ctx.engine)
     print(f"demo: {', '.join(demo.members)} enrolled in a throw-away gallery; "
           "a stranger visits too", file=sys.stderr)
     # The demo's visitors are photos sliding in: a working liveness check
     # refuses them. The demo runs with it off, and the window says so.
-    settings = ctx.settings.replace(kiosk_id="demo", liveness=DEMO_LIVENESS)
+    settings = ctx.settings.replace(kiosk_id=DEMO_KIOSK_ID, liveness=DEMO_LIVENESS)
     demo_ctx = KioskContext(settings, demo.db_url, ctx.model_dir, engine=ctx.engine,
                           settings_file=ctx.settings_file)
     return demo_ctx, str(demo.video)

@@ -16,7 +16,9 @@ from kiosk.store.db import BUSY_TIMEOUT_MS, SchemaError
 from kiosk.store.db_url import gallery_url, shown
 from kiosk.enrollment.draft import EnrollmentError
 from kiosk.store.gallery import GalleryError
+from kiosk.store.gallery_writes import COMMAND_LINE, Author, Enrolled, enroll
 from kiosk.vision.images import ImageError
+from kiosk.vision.matcher import GalleryIndex
 from kiosk.vision.operating_point import CalibrationDataError
 from kiosk.door.video import SourceError
 from kiosk.models.weights import WeightsError
@@ -87,13 +89,9 @@ def cmd_fetch_model(ctx: KioskContext, args) -> int:
 
 
 def cmd_enroll(ctx: KioskContext, args) -> int:
-    from kiosk.enrollment.draft import samples_from_photos
-    from kiosk.store.gallery import add_samples, find_person, person_name
+    from kiosk.store.gallery import find_person, person_name
     name = person_name(args.name)   # a bad name is refused before any photo is read
-    index = ctx.load_index()
-    samples, rejected, notes = samples_from_photos(ctx.engine, name, args.images, index, ctx.thresholds(index))
-    for note in notes:
-        print(note, file=sys.stderr)
+    samples, rejected, index = _samples_from_photos(ctx, name, args.images)
     if rejected:
         # All or nothing: the admin fixes the photo list and enrolls again.
         for r in rejected:
@@ -102,12 +100,27 @@ def cmd_enroll(ctx: KioskContext, args) -> int:
     samples, repeats = _without_repeats(samples, index, name)
     with ctx.sessions.begin() as session:
         # every photo already enrolled: nothing to write, and nothing wrong
-        person = (add_samples(session, name, samples, ctx.engine.model_name) if samples
-                  else find_person(session, name))
-        total = len(person.samples)
+        total = (_enroll(ctx, session, name, samples).samples if samples
+                 else len(find_person(session, name).samples))
     emit(args, {"name": name, "added": len(samples), "already_enrolled": len(repeats), "samples": total},
          f"enrolled {name}: {len(samples)} new sample(s), {total} in all")
     return 0
+
+
+def _samples_from_photos(ctx: KioskContext, name: str, photos: list) -> tuple[list, list, GalleryIndex]:
+    """(samples, rejections, the gallery index they were checked against) of
+    kiosk.enrollment.draft.samples_from_photos; its notes on stderr."""
+    from kiosk.enrollment.draft import samples_from_photos
+    index = ctx.load_index()
+    samples, rejected, notes = samples_from_photos(ctx.engine, name, photos, index, ctx.thresholds(index))
+    for note in notes:
+        print(note, file=sys.stderr)
+    return samples, rejected, index
+
+
+def _enroll(ctx: KioskContext, session, name: str, samples: list) -> Enrolled:
+    """Store samples for name, with its audit row (kiosk.store.gallery_writes)."""
+    return enroll(session, Author(ctx.settings.kiosk_id, COMMAND_LINE), name, samples, ctx.engine.model_name)
 
 
 def _without_repeats(samples, index, name: str) -> tuple[list, list]:
@@ -124,8 +137,8 @@ def cmd_import(ctx: KioskContext, args) -> int:
     are not added again (importing a folder twice adds nothing). Exit 1 when
     anything was skipped (a refused photo, an empty person folder, a loose
     file, a refused folder name): each gets one line on stderr."""
-    from kiosk.enrollment.draft import read_people_folders, samples_from_photos
-    from kiosk.store.gallery import add_samples, person_name
+    from kiosk.enrollment.draft import read_people_folders
+    from kiosk.store.gallery import person_name
     found = read_people_folders(args.dir)
     for reason in found.skipped:
         print(f"skipped {reason}", file=sys.stderr)
@@ -139,17 +152,13 @@ def cmd_import(ctx: KioskContext, args) -> int:
             print(f"skipped {args.dir / folder}: {exc}", file=sys.stderr)
             report.append({"name": folder, "added": 0, "already_enrolled": 0, "skipped": len(photos)})
             continue
-        index = ctx.load_index()
-        samples, rejected, notes = samples_from_photos(ctx.engine, name, list(progress(photos, name)),
-                                                       index, ctx.thresholds(index))
-        for note in notes:
-            print(note, file=sys.stderr)
+        samples, rejected, index = _samples_from_photos(ctx, name, list(progress(photos, name)))
         for r in rejected:
             print(f"skipped {r.reason}", file=sys.stderr)
         samples, repeats = _without_repeats(samples, index, name)
         if samples:
             with ctx.sessions.begin() as session:  # one person, one transaction
-                add_samples(session, name, samples, ctx.engine.model_name)
+                _enroll(ctx, session, name, samples)
         report.append({"name": name, "added": len(samples), "already_enrolled": len(repeats),
                        "skipped": len(rejected)})
     lines = [f"{r['name']}: {r['added']} enrolled, {r['already_enrolled']} already enrolled, "
@@ -164,16 +173,18 @@ def cmd_import(ctx: KioskContext, args) -> int:
 def cmd_people(ctx: KioskContext, args) -> int:
     """Says which gallery it worked on: a "gallery" key with --json, else a
     line on stderr once the work is done (a failure stays one line)."""
-    from kiosk.store.gallery import count_people, delete_person, erase_traces, list_people, rename_person
+    from kiosk.store.gallery import count_people, erase_traces, list_people
+    from kiosk.store.gallery_writes import delete, rename
     action = args.action or "list"
     gallery = shown(ctx.db_url)
+    author = Author(ctx.settings.kiosk_id, COMMAND_LINE)
     # Said only once the transaction has committed: a commit refused by a full
     # disk raises instead, and nothing is reported as done that was not.
     with ctx.sessions.begin() as session:
         if action == "rename":
-            new = rename_person(session, args.old, args.new).name
+            new = rename(session, author, args.old, args.new)
         elif action == "delete":
-            deleted = delete_person(session, args.name)
+            deleted = delete(session, author, args.name)
         else:
             people = list_people(session)
             # The scores name the pipeline they are for (the recognizer checks it

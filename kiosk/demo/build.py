@@ -13,7 +13,7 @@ from kiosk.common.paths import resources_dir
 from kiosk.store.db import open_database
 from kiosk.vision.engine import FaceEngine
 from kiosk.enrollment.draft import sample_from_face, the_subject
-from kiosk.store.gallery import add_samples
+from kiosk.store.gallery_writes import DEMO, Author, enroll
 from kiosk.vision.images import load_rgb
 from kiosk.door.video import write_video
 from kiosk.demo.walk_in import walk_in_frames
@@ -26,6 +26,7 @@ FPS = 30.0
 # refuses: the demo runs with it off (the window and `kiosk run` say so).
 DEMO_LIVENESS = "off"
 SIZE = (640, 480)
+DEMO_KIOSK_ID = "demo"   # the demo door's id, in its log and audit trail
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ def build_demo(folder: Path, engine: FaceEngine) -> Demo:
         photo = load_rgb(SAMPLE_FACES / file)
         face = the_subject(engine, photo, file).face
         with sessions.begin() as session:
-            add_samples(session, name, [sample_from_face(face, f"resources/faces/{file}")], engine.model_name)
+            enroll(session, Author(DEMO_KIOSK_ID, DEMO), name, [sample_from_face(face, f"resources/faces/{file}")],
+                   engine.model_name)
         clip += visit(photo, from_left=i % 2 == 0)
         if i == 0:
             clip += visit(load_rgb(SAMPLE_FACES / STRANGER), from_left=False)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from kiosk.store.access_log import DENIED, GRANTED
 from kiosk.common.config import DoorSettings, MqttSettings, Settings
 from kiosk.context import KioskContext
-from kiosk.store.db import AccessEvent, FaceSample, Person
+from kiosk.store.db import AccessEvent, AdminAction, FaceSample, Person
 from kiosk.enrollment.draft import sample_from_face
 from kiosk.store.gallery import add_samples
 from kiosk.vision.images import load_rgb
@@ -166,6 +166,9 @@ def test_enrolling_from_the_camera_then_deleting_removes_every_trace(qtbot, ctx,
         assert session.get(Person, biden_id) is None
         assert session.scalar(select(func.count()).select_from(FaceSample)
                               .where(FaceSample.person_id == biden_id)) == 0
+        assert [(a.action, a.detail) for a in session.scalars(select(AdminAction).order_by(AdminAction.id))] == [
+            ("enroll", "admin panel: Joe Biden: 3 sample(s) added, 3 in all"),
+            ("delete", "admin panel: Joe Biden (3 samples)")]
 
 
 @pytest.fixture

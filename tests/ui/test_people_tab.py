@@ -77,7 +77,7 @@ def test_rename_writes_the_gallery_and_the_audit_trail(qtbot, tab, sessions):
         qtbot.mouseClick(tab.rename_button, Qt.MouseButton.LeftButton)
     with sessions.begin() as s:
         assert sorted(s.scalars(select(Person.name))) == ["Barack", "Zoë"]
-    assert actions(sessions) == [("rename", "Obama -> Barack")]
+    assert actions(sessions) == [("rename", "admin panel: Obama -> Barack")]
     assert tab.names() == ["Barack", "Zoë"] and tab.selected_name() == "Barack"
 
 
@@ -100,7 +100,7 @@ def test_delete_removes_every_sample_and_is_recorded(qtbot, tab, sessions, tmp_p
     with sessions.begin() as s:
         assert s.scalars(select(Person.name)).all() == ["Zoë"]
         assert s.scalar(select(func.count()).select_from(FaceSample)) == 1
-    assert actions(sessions) == [("delete", "Obama (2 samples)")]
+    assert actions(sessions) == [("delete", "admin panel: Obama (2 samples)")]
     assert tab.names() == ["Zoë"]
     assert [(e.name, e.person_id, e.snapshot_jpeg) for e in spool.load()] == [("Obama", None, None)]
 

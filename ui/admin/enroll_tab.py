@@ -11,10 +11,10 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QVBoxLayout, QWidget)
 
-from kiosk.store.admin_auth import record_action
 from kiosk.context import KioskContext
 from kiosk.enrollment.draft import IMAGE_SUFFIXES, EnrollmentDraft, EnrollmentError
-from kiosk.store.gallery import GalleryError, add_samples, normal_form, person_name
+from kiosk.store.gallery import GalleryError, normal_form, person_name
+from kiosk.store.gallery_writes import ADMIN_PANEL, Author, enroll
 from kiosk.door.video import Frame
 from ui.frames import to_qimage
 from ui.video_view import VideoView
@@ -30,7 +30,7 @@ class EnrollTab(QWidget):
     def __init__(self, ctx: KioskContext, kiosk_id: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
-        self.kiosk_id = kiosk_id
+        self.author = Author(kiosk_id, ADMIN_PANEL)
         self._latest: Frame | None = None
         self._capture_left = 0
         self._capture_tries = 0
@@ -144,10 +144,7 @@ class EnrollTab(QWidget):
             name = person_name(self._name())
             self.draft.check_name(name)
             with self.ctx.sessions.begin() as session:
-                person = add_samples(session, name, self.draft.samples, self.ctx.engine.model_name)
-                total = len(person.samples)
-                record_action(session, self.kiosk_id, "enroll",
-                              f"{name}: {len(self.draft.samples)} sample(s) added, {total} in all")
+                done = enroll(session, self.author, name, self.draft.samples, self.ctx.engine.model_name)
         except (EnrollmentError, GalleryError) as exc:
             return self._refuse(str(exc))
         except SQLAlchemyError as exc:  # locked, full disk: the transaction rolled back
@@ -155,7 +152,7 @@ class EnrollTab(QWidget):
         self.draft = self._new_draft()
         self.name_edit.clear()
         self._show_samples()
-        self._say(f"Saved {name}: {total} sample(s).")
+        self._say(f"Saved {name}: {done.samples} sample(s).")
         self.gallery_changed.emit()
         return True
 

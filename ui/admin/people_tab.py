@@ -13,7 +13,8 @@ from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListView, QLi
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk.store import admin_auth, gallery
+from kiosk.store import gallery, gallery_writes
+from kiosk.store.gallery_writes import ADMIN_PANEL, Author
 from ui.frames import jpeg_pixmap
 
 THUMBNAIL = QSize(96, 96)
@@ -43,7 +44,7 @@ class PeopleTab(QWidget):
     def __init__(self, sessions: sessionmaker, kiosk_id: str, spool_dir: Path | None = None,
                  parent: QWidget | None = None):
         super().__init__(parent)
-        self._sessions, self._kiosk_id = sessions, kiosk_id
+        self._sessions, self._author = sessions, Author(kiosk_id, ADMIN_PANEL)
         self._spool_dir = spool_dir   # where the kiosks' spooled access events are (purged on delete)
         self.ask_new_name: Callable[[QWidget, str], str | None] = ask_new_name
         self.confirm_delete: Callable[[QWidget, str], bool] = confirm_delete
@@ -92,15 +93,13 @@ class PeopleTab(QWidget):
         return item.data(Qt.ItemDataRole.UserRole) if item else None
 
     def rename(self, old: str, new: str) -> bool:
-        renamed = self._change("rename", lambda s: gallery.rename_person(s, old, new).name,
-                               lambda new_name: f"{old} -> {new_name}")
+        renamed = self._change(lambda s: gallery_writes.rename(s, self._author, old, new))
         if renamed:
             self._changed(select_name=renamed)
         return renamed is not None
 
     def delete(self, name: str) -> bool:
-        deleted = self._change("delete", lambda s: gallery.delete_person(s, name),
-                               lambda d: f"{d.name} ({d.samples} samples)")
+        deleted = self._change(lambda s: gallery_writes.delete(s, self._author, name))
         if deleted:
             self._changed()
             if self._spool_dir is not None:
@@ -111,13 +110,13 @@ class PeopleTab(QWidget):
                                          f"could not be blanked ({exc})")
         return deleted is not None
 
-    def _change(self, action: str, write: Callable[[Session], T], detail: Callable[[T], str]) -> T | None:
-        """write(session) changes the gallery, detail(its result) is the audit
-        line; the result once committed, None when refused (said in message)."""
+    def _change(self, write: Callable[[Session], T]) -> T | None:
+        """write(session) changes the gallery and its audit trail
+        (kiosk.store.gallery_writes); the result once committed, None when
+        refused (said in message)."""
         try:
             with self._sessions.begin() as session:
                 done = write(session)
-                admin_auth.record_action(session, self._kiosk_id, action, detail(done))
         except gallery.GalleryError as exc:
             self.message.setText(str(exc))
             return None
