@@ -12,7 +12,7 @@ from kiosk.store.gallery import NewSample
 from kiosk.vision.images import ImageError, encode_jpeg, load_rgb
 from kiosk.vision.matcher import GalleryIndex, cosine_distances
 from kiosk.vision.operating_point import Thresholds
-from kiosk.vision.snapshot_quality import SnapshotRules, snapshot_refusal
+from kiosk.vision.snapshot_quality import SnapshotRules, one_face_refusal, snapshot_refusal
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -57,7 +57,7 @@ def the_subject(engine: FaceEngine, rgb: np.ndarray, source: str) -> Subject:
     is never the subject while a whole face is there, and does not compete."""
     faces = engine.faces(rgb)
     if not faces:
-        raise EnrollmentError(f"{source}: no face found")
+        raise EnrollmentError(f"{source}: {one_face_refusal(0)}")
     area = lambda f: f.box[2] * f.box[3]
     whole = [f for f in faces if not _cut_off(f, rgb.shape)] or faces
     largest, *others = sorted(whole, key=area, reverse=True)
@@ -69,8 +69,7 @@ def the_subject(engine: FaceEngine, rgb: np.ndarray, source: str) -> Subject:
         share = area(other) / area(largest)
         if share >= WEAK_FACE_MAX_AREA or (share >= OTHER_FACE_MAX_AREA
                                             and other.detection.confidence >= WEAK_FACE_CONFIDENCE):
-            raise EnrollmentError(f"{source}: {len(whole)} faces of similar size found; "
-                                  "use a photo of this person alone")
+            raise EnrollmentError(f"{source}: {one_face_refusal(len(whole))}")
     if len(faces) == 1:
         return Subject(largest)
     x, y, w, h = (round(v) for v in largest.box)

@@ -58,6 +58,18 @@ class SnapshotRules:
     edge_px: float = 1.0
 
 
+def one_face_refusal(count: int) -> str | None:
+    """None for one face, else why a picture with count faces cannot be
+    enrolled: the one wording of "a picture to enroll shows one person". A
+    camera snapshot must show exactly one face; an enrollment photo counts
+    only the faces that compete with its subject (kiosk.enrollment.draft.the_subject)."""
+    if count == 0:
+        return "no face found"
+    if count > 1:
+        return f"{count} faces found: only the person enrolling may be in the picture"
+    return None
+
+
 def snapshot_refusal(faces: list[Face], frame_shape: tuple[int, int],
                      rules: SnapshotRules = SnapshotRules()) -> str | None:
     """None when the snapshot can be enrolled, else one short reason for the person.
@@ -68,10 +80,9 @@ def snapshot_refusal(faces: list[Face], frame_shape: tuple[int, int],
     not cut off by the frame's edge, large enough, confidently a face, upright,
     facing the camera, sharp.
     """
-    if not faces:
-        return "no face in the picture"
-    if len(faces) > 1:
-        return f"{len(faces)} faces: only the person enrolling should be in view"
+    refusal = one_face_refusal(len(faces))
+    if refusal:
+        return refusal
     face = faces[0]
     height, width = frame_shape[:2]
     return (_cut_off(face.detection, height, width, rules)
