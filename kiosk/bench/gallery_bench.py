@@ -16,9 +16,18 @@ from sqlalchemy import insert, text
 from kiosk.store.db import FaceSample, Person, database_url, make_engine, open_database
 from kiosk.store.gallery import embedding_to_bytes
 from kiosk.door.gallery_sync import GallerySync
+from kiosk.vision.model_files import EMBEDDING_DIMENSION
 
 SAMPLES_PER_PERSON = 10
 MODEL = "bench-model"
+# Any threshold and margin will do: a match costs the same whatever they are.
+MATCH_THRESHOLD, MATCH_MARGIN = 0.4, 0.05
+
+
+def random_embeddings(rng: np.random.Generator, count: int) -> np.ndarray:
+    """count random unit vectors as long as FaceNet's: (count, EMBEDDING_DIMENSION) float32."""
+    vectors = rng.normal(size=(count, EMBEDDING_DIMENSION)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 @contextlib.contextmanager
@@ -44,8 +53,7 @@ def scratch_database(url: str) -> Iterator[str]:
 def _fill(sessions, samples: int, start_person: int, rng: np.random.Generator) -> None:
     """Add samples // SAMPLES_PER_PERSON people with SAMPLES_PER_PERSON random unit vectors each."""
     people = samples // SAMPLES_PER_PERSON
-    vectors = rng.normal(size=(samples, 128)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = random_embeddings(rng, samples)
     with sessions.begin() as session:
         session.execute(insert(Person), [{"id": start_person + i, "name": f"person {start_person + i}"}
                                          for i in range(people)])
@@ -74,12 +82,11 @@ def gallery_scale(url: str, sizes: tuple[int, ...] = (10_000, 100_000), runs: in
                 loads.append(time.perf_counter() - start)
             if index.size != size:
                 raise RuntimeError(f"gallery bench: loaded {index.size} samples, expected {size}")
-            query = rng.normal(size=(1, 128)).astype(np.float32)
-            query /= np.linalg.norm(query)
+            query = random_embeddings(rng, 1)
             matches = []
             for _ in range(runs):
                 start = time.perf_counter()
-                index.match(query, 0.669, 0.05)
+                index.match(query, MATCH_THRESHOLD, MATCH_MARGIN)
                 matches.append(time.perf_counter() - start)
             label = f"{size // 1000}k" if size >= 1000 else str(size)
             figures[f"gallery_load_ms_{label}"] = round(1000 * float(np.median(loads)), 1)

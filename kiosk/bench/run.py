@@ -16,6 +16,7 @@ from kiosk.common import paths
 from kiosk.common.paths import resources_dir
 from kiosk.context import KioskContext
 from kiosk.bench.door_bench import door_figures
+from kiosk.bench.gallery_bench import MATCH_MARGIN, MATCH_THRESHOLD, random_embeddings
 from kiosk.bench.output_bench import output_figures
 from kiosk.vision.engine import Face
 from kiosk.vision.matcher import GalleryMatrix
@@ -70,13 +71,11 @@ def run_bench(ctx: KioskContext, runs: int = 30, peer: bool = False, idle_second
 
 def _match_100k(runs: int) -> float:
     """1:N over 100,000 random unit vectors (10,000 people x 10 samples)."""
-    rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(100_000, 128)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = random_embeddings(np.random.default_rng(0), 100_000)
     ids = np.repeat(np.arange(10_000), 10)
     index = GalleryIndex(GalleryMatrix(vectors, ids, {i: f"p{i}" for i in range(10_000)}))
     query = vectors[:1]
-    return median_ms(lambda: index.match(query, 0.4, 0.05), runs)
+    return median_ms(lambda: index.match(query, MATCH_THRESHOLD, MATCH_MARGIN), runs)
 
 
 def _liveness_ms(landmarks, runs: int) -> float:

@@ -27,9 +27,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 from kiosk.common.files import write_atomically
+from kiosk.vision.litert import LiteNetwork
+from kiosk.vision.model_files import EMBEDDING_DIMENSION, FACE_SIZE
 
-INPUT_SIZE = 160  # pixels, square RGB input
-EMBEDDING_SIZE = 128
 # Layers of the h5 that carry weights (every Conv2D, BatchNormalization and the Dense).
 EXPECTED_WEIGHTED_LAYERS = 245
 
@@ -145,7 +145,7 @@ def build_facenet() -> keras.Model:
     Input: float32 (batch, 160, 160, 3), prewhitened RGB. Output: float32
     (batch, 128) raw embedding (not L2-normalised).
     """
-    inputs = keras.Input(shape=(INPUT_SIZE, INPUT_SIZE, 3), name="input_1")
+    inputs = keras.Input(shape=(FACE_SIZE, FACE_SIZE, 3), name="input_1")
     x = _conv_bn_relu(inputs, 32, (3, 3), "Conv2d_1a_3x3", strides=2, padding="valid")
     x = _conv_bn_relu(x, 32, (3, 3), "Conv2d_2a_3x3", padding="valid")
     x = _conv_bn_relu(x, 64, (3, 3), "Conv2d_2b_3x3")
@@ -166,7 +166,7 @@ def build_facenet() -> keras.Model:
     x = keras.layers.GlobalAveragePooling2D(name="AvgPool")(x)
     # Identity at inference; kept so the layer list mirrors the file.
     x = keras.layers.Dropout(0.2, name="Dropout")(x)
-    x = keras.layers.Dense(EMBEDDING_SIZE, use_bias=False, name="Bottleneck")(x)
+    x = keras.layers.Dense(EMBEDDING_DIMENSION, use_bias=False, name="Bottleneck")(x)
     outputs = keras.layers.BatchNormalization(axis=-1, momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON,
                                               scale=False, name="Bottleneck_BatchNorm")(x)
     return keras.Model(inputs, outputs, name="inception_resnet_v1")
@@ -249,7 +249,7 @@ def convert_to_tflite(model: keras.Model, out_path: Path) -> Path:
     Returns ``out_path``.
     """
     out_path = Path(out_path)
-    signature = tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32, name="faces")
+    signature = tf.TensorSpec([None, FACE_SIZE, FACE_SIZE, 3], tf.float32, name="faces")
     # Through a SavedModel: converting a concrete function of the live Keras model
     # keeps the weights as resource variables (a 400 KB file that reads variables
     # at run time); the SavedModel path freezes them into constants, which lets
@@ -270,18 +270,10 @@ def check_tflite(model: keras.Model, tflite_path: Path, min_cosine: float = 0.99
     Returns the smallest cosine similarity between matching output rows; raises
     WeightLoadError if it is below ``min_cosine``.
     """
-    from ai_edge_litert.interpreter import Interpreter
-
     # Standard-normal pixels: roughly what prewhitened faces look like to the net.
-    inputs = np.random.default_rng(20170512).standard_normal((2, INPUT_SIZE, INPUT_SIZE, 3)).astype(np.float32)
+    inputs = np.random.default_rng(20170512).standard_normal((2, FACE_SIZE, FACE_SIZE, 3)).astype(np.float32)
     expected = np.asarray(model(inputs, training=False))
-    interpreter = Interpreter(model_path=str(tflite_path), num_threads=2)
-    input_index = interpreter.get_input_details()[0]["index"]
-    interpreter.resize_tensor_input(input_index, list(inputs.shape))
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(input_index, inputs)
-    interpreter.invoke()
-    actual = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    actual = LiteNetwork(Path(tflite_path)).run(inputs)[0]
     cosines = np.sum(expected * actual, axis=1) / (
         np.linalg.norm(expected, axis=1) * np.linalg.norm(actual, axis=1))
     worst = float(cosines.min())

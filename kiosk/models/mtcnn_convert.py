@@ -130,20 +130,11 @@ def _convert_network(name: str, weights_file: str, input_shape: tuple) -> bytes:
 
 def _check_conversion(model, flatbuffer: bytes, input_shape: tuple) -> None:
     """Raise if the TFLite model's outputs differ from Keras's on a random probe."""
-    from ai_edge_litert.interpreter import Interpreter
+    from kiosk.vision.litert import LiteNetwork
 
     probe_shape = [dim if dim is not None else (3 if i == 0 else 37) for i, dim in enumerate(input_shape)]
     probe = np.random.default_rng(0).uniform(-1, 1, probe_shape).astype(np.float32)
-    interpreter = Interpreter(model_content=flatbuffer, num_threads=1)
-    index = interpreter.get_input_details()[0]["index"]
-    interpreter.resize_tensor_input(index, probe_shape, strict=False)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(index, probe)
-    interpreter.invoke()
-    # Outputs are matched by their last dimension (4 box offsets, 10 landmarks, 2 classes),
-    # which is unique per network; TFLite does not keep the Keras output order.
-    got = {interpreter.get_tensor(d["index"]).shape[-1]: interpreter.get_tensor(d["index"])
-           for d in interpreter.get_output_details()}
+    got = LiteNetwork(flatbuffer, num_threads=1).run_by_size(probe)
     for expected in model(probe):
         expected = np.asarray(expected)
         actual = got.get(expected.shape[-1])

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.vision.matcher import GalleryMatrix
+from kiosk.vision.model_files import EMBEDDING_DIMENSION
 from kiosk.store.db import AccessEvent, FaceSample, GalleryState, Person, checkpoint
 from kiosk.store.event_spool import purge_person
 
@@ -204,7 +205,7 @@ def load_matrix(session: Session, model_name: str) -> GalleryMatrix:
         .join(Person).where(FaceSample.model_name == model_name)
         .order_by(FaceSample.person_id, FaceSample.id)).all()
     if not rows:
-        return GalleryMatrix(np.zeros((0, 128), np.float32), np.zeros(0, np.int64), {})
+        return GalleryMatrix(np.zeros((0, EMBEDDING_DIMENSION), np.float32), np.zeros(0, np.int64), {})
     # One buffer for all rows: 100,000 small arrays cost a third of a second more.
     embeddings = embedding_from_bytes(b"".join(r.embedding for r in rows)).reshape(len(rows), -1)
     return GalleryMatrix(embeddings=embeddings,

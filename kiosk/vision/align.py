@@ -6,8 +6,7 @@ import cv2
 import numpy as np
 
 from kiosk.vision.detector import Detection
-
-FACE_SIZE = 160
+from kiosk.vision.model_files import FACE_SIZE
 
 # Where the five landmarks (left eye, right eye, nose, mouth left, mouth right)
 # sit, in pixels of a 160x160 crop, on average over faces cropped the way

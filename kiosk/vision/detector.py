@@ -29,25 +29,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
+from kiosk.common.config import DEFAULT_MIN_FACE_SIZE
 from kiosk.vision import mtcnn_cascade as cascade
-from kiosk.common import quiet
+from kiosk.vision.litert import DEFAULT_THREADS, LiteNetwork
 from kiosk.vision.model_files import mtcnn_paths, require_file
 
-# The converted networks, as kiosk.models.mtcnn_convert writes them. Defined here, not
-# imported from there: that module imports TensorFlow (lazily), and the runtime's
-# import graph must not reach TensorFlow at all (the import-linter contract).
-
-# A face at a door camera is large: someone about to walk through a doorway fills
-# >= 80 px of a 640 x 480 frame. 60 px finds them a step earlier and leaves a
-# margin below 80 px (PNet is least reliable right at the minimum size), while a
-# face under 60 px is too small for a useful 160 px FaceNet crop anyway. Measured
-# on a 640 x 480 frame with one face, 2 threads (medians over several runs):
-# 20 px 23-31 ms, 40 px 9-15 ms, 60 px 5-9 ms, 80 px 6-9 ms. Below 60 px PNet's
-# work grows ~4x per halving; above it the fixed per-frame cost dominates, so
-# 80 px would buy nothing but misses.
-DEFAULT_MIN_FACE_SIZE = 60
 DEFAULT_THRESHOLDS = (0.6, 0.7, 0.8)  # PNet, RNet, ONet face probability, as the package
 MAX_WORK_SIDE = 1920  # longer image side (px) above which the image is shrunk first
 
@@ -83,7 +70,7 @@ class FaceDetector:
     """
 
     def __init__(self, model_dir: Path, min_face_size: int = DEFAULT_MIN_FACE_SIZE,
-                 num_threads: int = 2, thresholds=DEFAULT_THRESHOLDS):
+                 num_threads: int = DEFAULT_THREADS, thresholds=DEFAULT_THRESHOLDS):
         if min_face_size < cascade.PNET_CELL:
             raise ValueError(f"min_face_size must be >= {cascade.PNET_CELL} px, got {min_face_size}")
         if len(thresholds) != 3:
@@ -92,9 +79,9 @@ class FaceDetector:
         self.thresholds = tuple(float(t) for t in thresholds)
         self._num_threads = int(num_threads)
         self._models = {name: _read_model(path) for name, path in mtcnn_paths(Path(model_dir)).items()}
-        self._pnets: OrderedDict[tuple[int, int], _LiteNet] = OrderedDict()
-        self._rnet = _LiteNet(self._models["rnet"], self._num_threads)
-        self._onet = _LiteNet(self._models["onet"], self._num_threads)
+        self._pnets: OrderedDict[tuple[int, int], LiteNetwork] = OrderedDict()
+        self._rnet = LiteNetwork(self._models["rnet"], self._num_threads)
+        self._onet = LiteNetwork(self._models["onet"], self._num_threads)
         # LiteRT interpreters are not thread-safe; the kiosk's recognizer thread
         # and the admin panel's enrollment share this detector.
         self._lock = threading.Lock()
@@ -172,7 +159,7 @@ class FaceDetector:
         for scale in scales:
             level_h, level_w = cascade.level_shape(height, width, scale)
             level = cv2.resize(image, (level_w, level_h), interpolation=cv2.INTER_AREA)
-            out = self._pnet(level_h, level_w).run(cascade.normalize(level)[None])
+            out = self._pnet(level_h, level_w).run_by_size(cascade.normalize(level)[None])
             boxes = cascade.pnet_boxes(out[4][0], out[2][0, :, :, 1], scale, self.thresholds[0])
             per_level.append(boxes[cascade.nms(boxes, _PNET_NMS)])
         boxes = np.concatenate(per_level)
@@ -197,7 +184,7 @@ class FaceDetector:
         keep = cascade.nms(boxes, _ONET_NMS, method="min")
         return boxes[keep], landmarks[keep]
 
-    def _pnet(self, height: int, width: int) -> _LiteNet:
+    def _pnet(self, height: int, width: int) -> LiteNetwork:
         """The PNet interpreter sized for (height, width) inputs, kept in a small LRU cache.
 
         A fixed camera repeats the same pyramid shapes every frame, so reusing
@@ -206,37 +193,14 @@ class FaceDetector:
         key = (height, width)
         net = self._pnets.pop(key, None)
         if net is None:
-            net = _LiteNet(self._models["pnet"], self._num_threads)
+            net = LiteNetwork(self._models["pnet"], self._num_threads)
         self._pnets[key] = net
         while len(self._pnets) > _PNET_CACHE_SIZE:
             self._pnets.popitem(last=False)
         return net
 
 
-class _LiteNet:
-    """One LiteRT interpreter; it reallocates only when the input shape changes."""
-
-    def __init__(self, model: bytes, num_threads: int):
-        self._interpreter = Interpreter(model_content=model, num_threads=num_threads)
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._outputs = [d["index"] for d in self._interpreter.get_output_details()]
-        self._shape: tuple[int, ...] | None = None
-
-    def run(self, batch: np.ndarray) -> dict[int, np.ndarray]:
-        """Outputs for float32 ``batch``, keyed by their last dimension (2 = class
-        probabilities, 4 = box offsets, 10 = landmarks): TFLite does not keep
-        Keras's output order, but these sizes are unique within each network."""
-        if batch.shape != self._shape:
-            self._interpreter.resize_tensor_input(self._input, batch.shape, strict=False)
-            quiet.allocate_tensors(self._interpreter)
-            self._shape = batch.shape
-        self._interpreter.set_tensor(self._input, np.ascontiguousarray(batch, dtype=np.float32))
-        self._interpreter.invoke()
-        outputs = (self._interpreter.get_tensor(index) for index in self._outputs)
-        return {out.shape[-1]: out for out in outputs}
-
-
-def _run_batch(net: _LiteNet, patches: np.ndarray) -> dict[int, np.ndarray]:
+def _run_batch(net: LiteNetwork, patches: np.ndarray) -> dict[int, np.ndarray]:
     """Run RNet/ONet on ``(N, S, S, 3)`` patches, padded to a power-of-two batch.
 
     The padding keeps the interpreter from reallocating every frame as the number
@@ -247,7 +211,7 @@ def _run_batch(net: _LiteNet, patches: np.ndarray) -> dict[int, np.ndarray]:
     if capacity != count:
         padding = np.zeros((capacity - count,) + patches.shape[1:], dtype=np.float32)
         patches = np.concatenate([patches, padding])
-    return {key: out[:count] for key, out in net.run(patches).items()}
+    return {key: out[:count] for key, out in net.run_by_size(patches).items()}
 
 
 def _read_model(path: Path) -> bytes:

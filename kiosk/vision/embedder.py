@@ -10,13 +10,10 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
-from kiosk.common import quiet
-from kiosk.vision.model_files import FACENET_MODEL_NAME, require_file
+from kiosk.vision.litert import DEFAULT_THREADS, LiteNetwork
+from kiosk.vision.model_files import EMBEDDING_DIMENSION, FACE_SIZE, FACENET_MODEL_NAME, require_file
 
-FACE_SIZE = 160  # pixels; the network's fixed input side
-EMBEDDING_DIMENSION = 128
 # Faces per interpreter call. Measured on 2 cores: ~10 ms/face at batch 1,
 # ~8 ms/face from batch 4 on; bigger batches only cost memory.
 MAX_BATCH = 8
@@ -58,28 +55,11 @@ class FaceEmbedder:
     dimension = EMBEDDING_DIMENSION
     model_name = FACENET_MODEL_NAME
 
-    def __init__(self, tflite_path: Path, num_threads: int = 2):
+    def __init__(self, tflite_path: Path, num_threads: int = DEFAULT_THREADS):
         self.tflite_path = Path(tflite_path)
-        require_file(self.tflite_path)
-        self._interpreter = Interpreter(model_path=str(self.tflite_path), num_threads=num_threads)
-        self._input_index = self._interpreter.get_input_details()[0]["index"]
-        self._output_index = self._interpreter.get_output_details()[0]["index"]
-        self._batch = 0  # batch size the interpreter is currently allocated for
+        self._network = LiteNetwork(require_file(self.tflite_path), num_threads)
+        self._network.resize((1, FACE_SIZE, FACE_SIZE, 3))   # allocated once loaded, not at the first face
         self._lock = threading.Lock()
-        self._resize(1)
-
-    def _resize(self, batch: int) -> None:
-        if batch != self._batch:
-            self._interpreter.resize_tensor_input(self._input_index, [batch, FACE_SIZE, FACE_SIZE, 3])
-            quiet.allocate_tensors(self._interpreter)
-            self._batch = batch
-
-    def _run(self, whitened: np.ndarray) -> np.ndarray:
-        """Raw embeddings (B, 128) of a prewhitened float32 (B, 160, 160, 3) batch."""
-        self._resize(whitened.shape[0])
-        self._interpreter.set_tensor(self._input_index, whitened)
-        self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output_index)
 
     def embed(self, faces: np.ndarray) -> np.ndarray:
         """Embeddings of aligned faces.
@@ -94,6 +74,6 @@ class FaceEmbedder:
             return np.zeros((0, self.dimension), np.float32)
         whitened = prewhiten(faces)
         with self._lock:
-            raw = [self._run(whitened[start:start + MAX_BATCH])
+            raw = [self._network.run(whitened[start:start + MAX_BATCH])[0]
                    for start in range(0, len(whitened), MAX_BATCH)]
         return l2_normalise(np.concatenate(raw, axis=0))

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.common.config import DEFAULT_MIN_FACE_SIZE
 from kiosk.vision.align import align_face, crop_face, sharpness
 from kiosk.vision.detector import Detection, FaceDetector
 from kiosk.vision.embedder import FaceEmbedder
+from kiosk.vision.litert import DEFAULT_THREADS
 from kiosk.vision.model_files import FACENET_MODEL_NAME, TFLITE_NAME, WeightsMissing, mtcnn_paths
 
-DEFAULT_THREADS = 2
 PIPELINE_NAME = f"{FACENET_MODEL_NAME}+2views"
 
 
@@ -38,7 +39,8 @@ class FaceEngine:
         self.embedder = embedder
 
     @classmethod
-    def load(cls, model_dir: Path, min_face_size: int = 60, threads: int = DEFAULT_THREADS) -> "FaceEngine":
+    def load(cls, model_dir: Path, min_face_size: int = DEFAULT_MIN_FACE_SIZE,
+             threads: int = DEFAULT_THREADS) -> "FaceEngine":
         """Raises WeightsMissing (one line: how to get them) when the models are not there."""
         model_dir = Path(model_dir)
         needed = [model_dir / TFLITE_NAME, *mtcnn_paths(model_dir).values()]

@@ -1,6 +1,7 @@
-"""The converted model files the running kiosk loads, by name, and the one error
-for their absence. kiosk.models makes these files; this module only names them,
-so the run-time engine never imports the TensorFlow side to find them."""
+"""The converted model files the running kiosk loads, by name, FaceNet's input
+and output sizes, and the one error for their absence. kiosk.models makes
+these files; this module only names them, so the run-time engine never
+imports the TensorFlow side to find them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 FACENET_MODEL_NAME = "facenet-20170512-110547-keras"
 TFLITE_NAME = "facenet.tflite"
+FACE_SIZE = 160             # pixels: FaceNet's square RGB input, the side of every aligned face crop
+EMBEDDING_DIMENSION = 128   # FaceNet's output: one embedding's length
 MTCNN_NETWORK_NAMES = ("pnet", "rnet", "onet")
 
 
