@@ -363,7 +363,7 @@ def cmd_db(ctx: KioskContext, args) -> int:
     """`db upgrade` / `db current`, on the URL itself: ctx.sessions would refuse
     a gallery at an older revision."""
     from kiosk.store import migrations
-    from kiosk.store.db import NEWER_DATABASE_ADVICE, PRE_MIGRATION, SCHEMA_REVISION
+    from kiosk.store.db import NEWER_DATABASE_ADVICE, SCHEMA_REVISION, known_revision
     if args.action == "upgrade":
         done = migrations.upgrade(ctx.db_url)
         start = migrations.BASELINE if done.stamped else done.before
@@ -374,9 +374,8 @@ def cmd_db(ctx: KioskContext, args) -> int:
         emit(args, {"before": done.before, "after": done.after, "stamped": done.stamped}, "\n".join(lines))
         return 0
     revision = migrations.current(ctx.db_url)
-    known = {s.revision for s in migrations.script_directory().walk_revisions()} | {PRE_MIGRATION, None}
     note = ("" if revision == SCHEMA_REVISION else " (an empty database)" if revision is None
-            else f"; this kiosk needs {SCHEMA_REVISION}: run `kiosk db upgrade`" if revision in known
+            else f"; this kiosk needs {SCHEMA_REVISION}: run `kiosk db upgrade`" if known_revision(revision)
             else f": {NEWER_DATABASE_ADVICE}")
     emit(args, {"revision": revision, "head": SCHEMA_REVISION},
          f"{revision or 'none'}{note}")

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from typing import Optional
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, Connection, ForeignKey, Index, LargeBinary, String, create_engine,
-    event, func, inspect, insert, select, text, DateTime,
+    BigInteger, CheckConstraint, Column, Connection, ForeignKey, Index, LargeBinary, MetaData,
+    PrimaryKeyConstraint, String, Table, create_engine, event, func, inspect, insert, select, DateTime,
 )
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
@@ -128,6 +128,15 @@ class GalleryState(Base):
 # The Alembic revision these models are (the head of kiosk/store/migrations; a test
 # keeps the two equal). A constant, so opening a database never imports Alembic.
 SCHEMA_REVISION = "0002"
+# Every revision of kiosk/store/migrations: they are numbered 0001, 0002, ...
+# up to SCHEMA_REVISION (a test keeps them so). A database at another
+# revision was made by a newer kiosk.
+SCHEMA_REVISIONS = tuple(f"{n:04d}" for n in range(1, int(SCHEMA_REVISION) + 1))
+# Alembic's record of a database's revision, as Alembic makes it: a new
+# gallery is stamped here, so that opening one never needs the migrations.
+ALEMBIC_VERSION = Table("alembic_version", MetaData(),
+                        Column("version_num", String(32), nullable=False),
+                        PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
 # Revision 0001's tables: a database that has them and no alembic_version was
 # made before migrations existed.
 V1_TABLES = frozenset({"person", "face_sample", "access_event", "admin_action", "admin_secret"})
@@ -204,8 +213,8 @@ def schema_revision(conn: Connection) -> str | None:
     """The database's schema revision: alembic_version's, PRE_MIGRATION for a
     gallery made before migrations, None when it has no gallery tables at all."""
     tables = set(inspect(conn).get_table_names())
-    if "alembic_version" in tables:
-        version = conn.scalar(text("SELECT version_num FROM alembic_version"))
+    if ALEMBIC_VERSION.name in tables:
+        version = conn.scalar(select(ALEMBIC_VERSION.c.version_num))
         if version is not None:
             return version
     gallery = tables & (V1_TABLES | {"gallery_state"})
@@ -228,17 +237,21 @@ def lock_schema(conn: Connection) -> None:
 
 
 def _create_schema(conn: Connection) -> None:
-    from alembic.runtime.migration import MigrationContext   # only for a new database
-    from kiosk.store.migrations import script_directory
     Base.metadata.create_all(conn)
     conn.execute(insert(GalleryState).values(id=1, version=0))
-    MigrationContext.configure(conn).stamp(script_directory(), SCHEMA_REVISION)
+    ALEMBIC_VERSION.create(conn)
+    conn.execute(insert(ALEMBIC_VERSION).values(version_num=SCHEMA_REVISION))
+
+
+def known_revision(revision: str | None) -> bool:
+    """Whether this kiosk knows a database at revision (schema_revision's):
+    empty, made before migrations, or at one of SCHEMA_REVISIONS. Any other
+    was made by a newer kiosk: only upgrading the kiosk helps."""
+    return revision is None or revision == PRE_MIGRATION or revision in SCHEMA_REVISIONS
 
 
 def _wrong_revision(revision: str) -> SchemaError:
-    from kiosk.store.migrations import script_directory
-    known = {s.revision for s in script_directory().walk_revisions()}
-    if revision == PRE_MIGRATION or revision in known:
+    if known_revision(revision):
         return DatabaseOutdated(f"gallery database at revision {revision}, this kiosk needs "
                                 f"{SCHEMA_REVISION}: run `kiosk db upgrade`")
     return SchemaError(f"gallery database at revision {revision}: {NEWER_DATABASE_ADVICE}")

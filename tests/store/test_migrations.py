@@ -22,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from helpers import PROJECT_DIR
 from kiosk.store import migrations
 from kiosk.cli.parser import main
-from kiosk.store.db import (SCHEMA_REVISION, Base, DatabaseOutdated, SchemaError, database_url, engine_of,
-                      open_database)
+from kiosk.store.db import (SCHEMA_REVISION, SCHEMA_REVISIONS, Base, DatabaseOutdated, SchemaError, database_url,
+                            engine_of, open_database)
 from kiosk.store.gallery import NewSample, add_samples, gallery_version, list_people, load_matrix
 
 V1_SQL = Path(__file__).parents[1] / "data" / "gallery_v1_sqlite.sql"
@@ -164,6 +164,26 @@ def test_the_models_revision_is_the_migrations_head():
     script = migrations.script_directory()
     assert script.get_heads() == [SCHEMA_REVISION]
     assert [s.revision for s in script.walk_revisions()] == ["0002", "0001"]
+
+
+def test_the_revisions_are_numbered_as_the_kiosk_knows_them():
+    """kiosk.store.db knows the revisions without the migrations (SCHEMA_REVISIONS):
+    they must be numbered 0001, 0002, ... each on top of the one before."""
+    script = migrations.script_directory()
+    assert [(s.revision, s.down_revision) for s in script.walk_revisions()] == \
+        [(revision, SCHEMA_REVISIONS[i - 1] if i else None) for i, revision in enumerate(SCHEMA_REVISIONS)][::-1]
+
+
+def test_opening_a_new_gallery_needs_no_alembic(tmp_path):
+    """kiosk.store.db stamps a new gallery itself: the migrations (and Alembic)
+    are for `kiosk db`, and the two modules depend one way only."""
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    code = ("import sys; from kiosk.store.db import open_database; "
+            f"open_database({url!r}); "
+            "print(sorted(m for m in sys.modules if m.startswith(('alembic', 'kiosk.store.migrations'))))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "[]\n"), done.stderr
+    assert migrations.current(url) == SCHEMA_REVISION
 
 
 def test_the_migrations_make_exactly_the_models_schema(any_db_url, kiosk):

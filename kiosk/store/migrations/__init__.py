@@ -3,7 +3,8 @@ alembic.ini): `kiosk db upgrade` and `kiosk db current` call upgrade() and
 current(). Revisions are numbered 0001, 0002, ... in versions/.
 
 After changing the models in kiosk/store/db.py, write the next revision against a
-database at the current head, review it, and set kiosk.store.db.SCHEMA_REVISION:
+database at the current head, review it, and set kiosk.store.db.SCHEMA_REVISION
+(kiosk.store.db stamps a new gallery itself and never imports this package):
 
     from alembic import command
     from kiosk.store.migrations import alembic_config
@@ -24,7 +25,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from kiosk.store.db import NEWER_DATABASE_ADVICE, PRE_MIGRATION, SchemaError, lock_schema, make_engine, schema_revision
+from kiosk.store.db import (NEWER_DATABASE_ADVICE, PRE_MIGRATION, SchemaError, known_revision, lock_schema,
+                            make_engine, schema_revision)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 # Revision 0001 is the schema as it was before migrations: a database made
@@ -73,8 +75,7 @@ def upgrade(url: str) -> Upgrade:
         with engine.begin() as conn:
             lock_schema(conn)
             before = schema_revision(conn)
-            known = {s.revision for s in script_directory().walk_revisions()}
-            if before not in known | {None, PRE_MIGRATION}:
+            if not known_revision(before):
                 raise SchemaError(f"gallery database at revision {before}: {NEWER_DATABASE_ADVICE}")
             config = alembic_config(conn)
             if before == PRE_MIGRATION:
