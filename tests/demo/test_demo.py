@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
 from kiosk.store.access_log import DENIED, GRANTED, list_events
 from kiosk.common.config import Settings
-from kiosk.store.db import open_database
+from kiosk.store.db import AdminAction, open_database
 from kiosk.demo.build import DEMO_LIVENESS, FPS, MEMBERS, SIZE, build_demo
 from kiosk.door.loop import DoorLoop
 from kiosk.store.event_writer import EventWriter
@@ -53,6 +54,13 @@ def test_demo_gallery_holds_the_three_members(demo):
         people = list_people(session)
     assert sorted((p.name, p.samples) for p in people) == sorted((name, 1) for name in MEMBERS)
     assert demo.video.is_file()
+
+
+def test_demo_enrollments_are_in_the_audit_trail(demo):
+    with open_database(demo.db_url).begin() as session:
+        rows = [(a.kiosk_id, a.action, a.detail)
+                for a in session.scalars(select(AdminAction).order_by(AdminAction.id))]
+    assert rows == [("demo", "enroll", f"demo: {name}: 1 sample(s) added, 1 in all") for name in MEMBERS]
 
 
 def test_demo_clip_is_four_visits_at_30_fps(demo, replay):
