@@ -98,21 +98,20 @@ def _block35(x, index: int, scale: float = 0.17):
 
 def _block17(x, index: int, scale: float = 0.1):
     """17x17-grid residual block (8x8 at 160 px input), 896 channels."""
-    p = f"Block17_{index}"
-    b0 = _conv_bn_relu(x, 128, (1, 1), f"{p}_Branch_0_Conv2d_1x1")
-    b1 = _conv_bn_relu(x, 128, (1, 1), f"{p}_Branch_1_Conv2d_0a_1x1")
-    b1 = _conv_bn_relu(b1, 128, (1, 7), f"{p}_Branch_1_Conv2d_0b_1x7")
-    b1 = _conv_bn_relu(b1, 128, (7, 1), f"{p}_Branch_1_Conv2d_0c_7x1")
-    return _residual_join(x, [b0, b1], p, scale, activate=True)
+    return _factorised_block(x, f"Block17_{index}", 128, 7, scale, activate=True)
 
 
 def _block8(x, index: int, scale: float = 0.2, activate: bool = True):
     """8x8-grid residual block (3x3 at 160 px input), 1792 channels."""
-    p = f"Block8_{index}"
-    b0 = _conv_bn_relu(x, 192, (1, 1), f"{p}_Branch_0_Conv2d_1x1")
-    b1 = _conv_bn_relu(x, 192, (1, 1), f"{p}_Branch_1_Conv2d_0a_1x1")
-    b1 = _conv_bn_relu(b1, 192, (1, 3), f"{p}_Branch_1_Conv2d_0b_1x3")
-    b1 = _conv_bn_relu(b1, 192, (3, 1), f"{p}_Branch_1_Conv2d_0c_3x1")
+    return _factorised_block(x, f"Block8_{index}", 192, 3, scale, activate)
+
+
+def _factorised_block(x, p: str, width: int, n: int, scale: float, activate: bool):
+    """Block17's and Block8's shape: a 1x1 branch beside a 1x1 -> 1xn -> nx1 one."""
+    b0 = _conv_bn_relu(x, width, (1, 1), f"{p}_Branch_0_Conv2d_1x1")
+    b1 = _conv_bn_relu(x, width, (1, 1), f"{p}_Branch_1_Conv2d_0a_1x1")
+    b1 = _conv_bn_relu(b1, width, (1, n), f"{p}_Branch_1_Conv2d_0b_1x{n}")
+    b1 = _conv_bn_relu(b1, width, (n, 1), f"{p}_Branch_1_Conv2d_0c_{n}x1")
     return _residual_join(x, [b0, b1], p, scale, activate=activate)
 
 

@@ -1,7 +1,10 @@
 """Enrolled people and their face samples: the gallery's reads and writes.
 
 Functions take a Session; callers own the transaction (``with factory.begin() as s``),
-so an enrollment that fails half-way writes nothing.
+so an enrollment that fails half-way writes nothing. An admin's changes (the
+panel, the command line, the demo) go through kiosk.store.gallery_writes,
+which records each in the audit trail; the writes here unrecorded are for
+scratch galleries (evaluation, benches) and tests.
 """
 
 from __future__ import annotations
