@@ -73,6 +73,13 @@ def db_url(tmp_path) -> str:
 
 
 @pytest.fixture
+def sessions(db_url):
+    """The gallery's session factory on that SQLite file (created by open_database)."""
+    from kiosk.store.db import open_database
+    return open_database(db_url)
+
+
+@pytest.fixture
 def kiosk(model_dir, db_url, tmp_path, monkeypatch, capsys):
     """`kiosk --db DB_URL --model-dir ... --json ARGS` in this process: (exit code, stdout, stderr)."""
     from ui.cli import main

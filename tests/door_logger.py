@@ -74,6 +74,7 @@ def open_when_up(db_url: str) -> tuple[object, int]:
         except OperationalError:
             if time.monotonic() > deadline:
                 raise
+            say(attempt_failed=attempts)
             time.sleep(0.2)
 
 

@@ -6,7 +6,6 @@ import sqlite3
 import time
 import wave
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -18,18 +17,6 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 TEST_FACES_DIR = PROJECT_DIR / "tests" / "data" / "faces"
-
-
-@lru_cache(maxsize=None)
-def ready_model_dir() -> Path:
-    """The project's model folder ($KIOSK_MODEL_DIR or facenet_model/), fetched and
-    with FaceNet converted (once per session)."""
-    from kiosk.common.config import model_dir
-    from kiosk.models.weights import fetch_model, prepare_facenet
-    path = model_dir()
-    fetch_model(path)
-    prepare_facenet(path)
-    return path
 
 
 class FakeSpeaker:

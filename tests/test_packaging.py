@@ -81,7 +81,7 @@ def test_an_installed_kiosk_finds_its_resources_and_data_folder(wheel, tmp_path)
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     code, project, resources, data, models, demo, font = done.stdout.splitlines()
-    assert Path(code) == target / "kiosk" / "paths.py"
+    assert Path(code) == target / "kiosk" / "common" / "paths.py"
     assert project == "None"
     assert Path(resources) == target / "kiosk" / "resources"
     assert (Path(resources) / "fonts" / "DroidSansFallbackFull.ttf").stat().st_size == \

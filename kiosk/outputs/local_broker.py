@@ -49,8 +49,9 @@ class LocalBroker:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "LocalBroker":
-        self.process = subprocess.Popen(["mosquitto", "-c", str(self.config)],
-                                        stdout=subprocess.DEVNULL, stderr=(self.folder / "mosquitto.log").open("ab"))
+        with (self.folder / "mosquitto.log").open("ab") as log:   # the child keeps its own copy
+            self.process = subprocess.Popen(["mosquitto", "-c", str(self.config)],
+                                            stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -33,9 +33,6 @@ from kiosk.models.weights import (
 )
 
 
-from helpers import ready_model_dir  # noqa: E402  (shared with the other model tests)
-
-
 @lru_cache(maxsize=None)
 def blank_facenet():
     """An untrained network; failed loads never assign, so sharing it is safe."""
@@ -59,13 +56,12 @@ def _pack_archive(model_dir: Path, archive: Path, h5_source: Path | None = None)
 
 
 @pytest.fixture(scope="module")
-def archive_copy(tmp_path_factory) -> Path:
+def archive_copy(tmp_path_factory, model_dir) -> Path:
     """A local archive built from the fetched folder, so no test downloads 90 MB again."""
-    return _pack_archive(ready_model_dir(), tmp_path_factory.mktemp("archive") / "local.tar.gz")
+    return _pack_archive(model_dir, tmp_path_factory.mktemp("archive") / "local.tar.gz")
 
 
-def test_fetch_model_is_idempotent(monkeypatch):
-    model_dir = ready_model_dir()
+def test_fetch_model_is_idempotent(monkeypatch, model_dir):
     h5_path = model_dir / H5_NAME
     before = (h5_path.stat().st_mtime_ns, (model_dir / CELEBRITIES_NAME).stat().st_mtime_ns)
     monkeypatch.setattr(weights, "_download_archive", _refuse_download)
@@ -74,52 +70,52 @@ def test_fetch_model_is_idempotent(monkeypatch):
     assert sha256_file(h5_path) == H5_SHA256
 
 
-def test_fetched_folder_holds_celebrity_photos():
-    photos = ready_model_dir() / CELEBRITIES_NAME
+def test_fetched_folder_holds_celebrity_photos(model_dir):
+    photos = model_dir / CELEBRITIES_NAME
     people = sorted(p.name for p in (photos / "train").iterdir())
     assert people == sorted(p.name for p in (photos / "val").iterdir())
     assert len(people) == 5
     assert len(list(photos.rglob("*.jpg"))) == 118
 
 
-def test_truncated_h5_is_detected_and_replaced(tmp_path, archive_copy, monkeypatch):
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    shutil.copytree(ready_model_dir() / CELEBRITIES_NAME, model_dir / CELEBRITIES_NAME)
-    with open(ready_model_dir() / H5_NAME, "rb") as src:
-        (model_dir / H5_NAME).write_bytes(src.read(10_000_000))  # a partial download
+def test_truncated_h5_is_detected_and_replaced(tmp_path, archive_copy, monkeypatch, model_dir):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    shutil.copytree(model_dir / CELEBRITIES_NAME, folder / CELEBRITIES_NAME)
+    with open(model_dir / H5_NAME, "rb") as src:
+        (folder / H5_NAME).write_bytes(src.read(10_000_000))  # a partial download
     monkeypatch.setattr(weights, "_download_archive", _refuse_download)
 
     said = []
-    assert fetch_model(model_dir, archive=archive_copy, log=said.append) == model_dir / H5_NAME
+    assert fetch_model(folder, archive=archive_copy, log=said.append) == folder / H5_NAME
     assert said == [f"extracting {H5_NAME}"]  # the intact photos are left alone
-    assert sha256_file(model_dir / H5_NAME) == H5_SHA256
-    assert sorted(p.name for p in model_dir.iterdir()) == [CELEBRITIES_NAME, H5_NAME]  # no temp files left
+    assert sha256_file(folder / H5_NAME) == H5_SHA256
+    assert sorted(p.name for p in folder.iterdir()) == [CELEBRITIES_NAME, H5_NAME]  # no temp files left
 
 
-def test_damaged_photo_folder_is_restored(tmp_path, archive_copy, monkeypatch):
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    shutil.copy(ready_model_dir() / H5_NAME, model_dir / H5_NAME)
-    shutil.copytree(ready_model_dir() / CELEBRITIES_NAME, model_dir / CELEBRITIES_NAME)
-    victim = next((model_dir / CELEBRITIES_NAME / "val").rglob("*.jpg"))
+def test_damaged_photo_folder_is_restored(tmp_path, archive_copy, monkeypatch, model_dir):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    shutil.copy(model_dir / H5_NAME, folder / H5_NAME)
+    shutil.copytree(model_dir / CELEBRITIES_NAME, folder / CELEBRITIES_NAME)
+    victim = next((folder / CELEBRITIES_NAME / "val").rglob("*.jpg"))
     victim.unlink()
     monkeypatch.setattr(weights, "_download_archive", _refuse_download)
 
-    fetch_model(model_dir, archive=archive_copy)
+    fetch_model(folder, archive=archive_copy)
     assert victim.is_file()
-    assert weights.celebrities_digest(model_dir / CELEBRITIES_NAME) == weights.CELEBRITIES_SHA256
+    assert weights.celebrities_digest(folder / CELEBRITIES_NAME) == weights.CELEBRITIES_SHA256
 
 
-def test_archive_with_wrong_h5_is_refused_and_leaves_nothing(tmp_path):
+def test_archive_with_wrong_h5_is_refused_and_leaves_nothing(tmp_path, model_dir):
     bogus_h5 = tmp_path / "bogus.h5"
     bogus_h5.write_bytes(b"not the FaceNet weights")
-    archive = _pack_archive(ready_model_dir(), tmp_path / "bad.tar.gz", h5_source=bogus_h5)
-    model_dir = tmp_path / "model"
+    archive = _pack_archive(model_dir, tmp_path / "bad.tar.gz", h5_source=bogus_h5)
+    folder = tmp_path / "model"
 
     with pytest.raises(WeightsError, match="SHA-256"):
-        fetch_model(model_dir, archive=archive)
-    assert list(model_dir.iterdir()) == []
+        fetch_model(folder, archive=archive)
+    assert list(folder.iterdir()) == []
 
 
 def test_download_failure_raises_one_line_weights_error(tmp_path, monkeypatch):
@@ -152,8 +148,8 @@ def test_weights_missing_makes_any_message_one_line_with_the_fix():
     assert str(WeightsMissing(already)) == already
 
 
-def test_require_weights_returns_the_h5():
-    assert require_weights(ready_model_dir()) == ready_model_dir() / H5_NAME
+def test_require_weights_returns_the_h5(model_dir):
+    assert require_weights(model_dir) == model_dir / H5_NAME
 
 
 def test_prepare_facenet_refuses_a_damaged_h5(tmp_path):
@@ -163,8 +159,7 @@ def test_prepare_facenet_refuses_a_damaged_h5(tmp_path):
     assert not (tmp_path / TFLITE_NAME).exists()
 
 
-def test_prepare_facenet_keeps_a_current_tflite():
-    model_dir = ready_model_dir()
+def test_prepare_facenet_keeps_a_current_tflite(model_dir):
     tflite = model_dir / TFLITE_NAME
     before = tflite.stat().st_mtime_ns
     assert prepare_facenet(model_dir) == tflite
@@ -172,36 +167,36 @@ def test_prepare_facenet_keeps_a_current_tflite():
     assert H5_SHA256 in (model_dir / TFLITE_SOURCE_NAME).read_text()
 
 
-def test_prepare_facenet_rebuilds_when_the_source_hash_changes(tmp_path, capfd):
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    shutil.copy(ready_model_dir() / H5_NAME, model_dir / H5_NAME)
+def test_prepare_facenet_rebuilds_when_the_source_hash_changes(tmp_path, capfd, model_dir):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    shutil.copy(model_dir / H5_NAME, folder / H5_NAME)
     stale = b"an older conversion"
-    (model_dir / TFLITE_NAME).write_bytes(stale)
-    (model_dir / TFLITE_SOURCE_NAME).write_text("h5_sha256=" + "0" * 64 + "\nconverter=1\n")
+    (folder / TFLITE_NAME).write_bytes(stale)
+    (folder / TFLITE_SOURCE_NAME).write_text("h5_sha256=" + "0" * 64 + "\nconverter=1\n")
 
     said = []
-    prepare_facenet(model_dir, log=said.append)
+    prepare_facenet(folder, log=said.append)
     assert len(said) == 1 and "converting FaceNet" in said[0]
-    assert (model_dir / TFLITE_NAME).read_bytes() != stale
-    assert (model_dir / TFLITE_NAME).stat().st_size > 80_000_000  # weights frozen in, fp32
-    assert weights.facenet_is_current(model_dir, H5_SHA256)
-    assert not [p.name for p in model_dir.iterdir() if p.name.startswith(".")]
+    assert (folder / TFLITE_NAME).read_bytes() != stale
+    assert (folder / TFLITE_NAME).stat().st_size > 80_000_000  # weights frozen in, fp32
+    assert weights.facenet_is_current(folder, H5_SHA256)
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
     # TensorFlow's own output (C++ logs included) went to the log, not the terminal
     assert capfd.readouterr() == ("", "")
-    assert (model_dir / weights.CONVERSION_LOG_NAME).stat().st_size > 0
+    assert (folder / weights.CONVERSION_LOG_NAME).stat().st_size > 0
 
 
-def test_all_245_weighted_layers_of_the_file_are_loaded():
+def test_all_245_weighted_layers_of_the_file_are_loaded(model_dir):
     from kiosk.models import facenet_keras
 
     model = facenet_keras.build_facenet()
-    assert facenet_keras.load_h5_weights(model, ready_model_dir() / H5_NAME) == 245
+    assert facenet_keras.load_h5_weights(model, model_dir / H5_NAME) == 245
 
 
-def test_built_network_has_the_file_s_layers_and_wiring():
+def test_built_network_has_the_file_s_layers_and_wiring(model_dir):
     """Every layer of the file's model_config exists with the same inputs (Lambda -> ScaleSum)."""
-    with h5py.File(ready_model_dir() / H5_NAME, "r") as f:
+    with h5py.File(model_dir / H5_NAME, "r") as f:
         config = json.loads(f.attrs["model_config"])["config"]
     file_graph = {
         layer["name"]: (layer["class_name"], [inbound[0] for inbound in (layer["inbound_nodes"] or [[]])[0]])
@@ -229,31 +224,31 @@ def _h5_copy_without_layer(source: Path, target: Path, layer: str) -> Path:
     return target
 
 
-def test_loading_fails_loudly_when_a_layer_is_missing(tmp_path):
+def test_loading_fails_loudly_when_a_layer_is_missing(tmp_path, model_dir):
     from kiosk.models import facenet_keras
 
-    h5 = _h5_copy_without_layer(ready_model_dir() / H5_NAME, tmp_path / "partial.h5",
+    h5 = _h5_copy_without_layer(model_dir / H5_NAME, tmp_path / "partial.h5",
                                 "Block17_3_Branch_1_Conv2d_0b_1x7")
     with pytest.raises(facenet_keras.WeightLoadError, match="Block17_3_Branch_1_Conv2d_0b_1x7"):
         facenet_keras.load_h5_weights(blank_facenet(), h5)
 
 
-def test_loading_fails_loudly_when_a_listed_group_is_gone(tmp_path):
+def test_loading_fails_loudly_when_a_listed_group_is_gone(tmp_path, model_dir):
     from kiosk.models import facenet_keras
 
     h5 = tmp_path / "broken.h5"
-    shutil.copy(ready_model_dir() / H5_NAME, h5)
+    shutil.copy(model_dir / H5_NAME, h5)
     with h5py.File(h5, "r+") as f:
         del f["model_weights"]["Bottleneck"]
     with pytest.raises(facenet_keras.WeightLoadError, match="Bottleneck"):
         facenet_keras.load_h5_weights(blank_facenet(), h5)
 
 
-def test_loading_fails_loudly_on_a_shape_mismatch(tmp_path):
+def test_loading_fails_loudly_on_a_shape_mismatch(tmp_path, model_dir):
     from kiosk.models import facenet_keras
 
     h5 = tmp_path / "reshaped.h5"
-    shutil.copy(ready_model_dir() / H5_NAME, h5)
+    shutil.copy(model_dir / H5_NAME, h5)
     with h5py.File(h5, "r+") as f:
         layer = f["model_weights"]["Bottleneck"]
         del layer["Bottleneck/kernel:0"]

@@ -6,12 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.store.admin_auth import MAX_FAILURES, PinError, _hash, check_pin, pin_is_set, set_pin
-from kiosk.store.db import AdminAction, AdminSecret, open_database
-
-
-@pytest.fixture
-def sessions(db_url):
-    return open_database(db_url)
+from kiosk.store.db import AdminAction, AdminSecret
 
 
 def test_pin_is_stored_only_as_a_salted_hash(sessions):

@@ -5,15 +5,10 @@ from PySide6.QtGui import QValidator
 from sqlalchemy import select
 
 from kiosk.store.admin_auth import MAX_FAILURES, pin_is_set, set_pin
-from kiosk.store.db import AdminAction, AdminSecret, open_database
+from kiosk.store.db import AdminAction, AdminSecret
 from ui.admin.pin_dialog import PinDialog
 
 PIN = "482916"
-
-
-@pytest.fixture
-def sessions(db_url):
-    return open_database(db_url)
 
 
 @pytest.fixture

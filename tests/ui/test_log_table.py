@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QPixmap
 from sqlalchemy import insert, text
 
 from kiosk.store.access_log import DENIED, GRANTED, SPOOF, LogFilter
-from kiosk.store.db import AccessEvent, engine_of, open_database
+from kiosk.store.db import AccessEvent, engine_of
 from kiosk.vision.images import encode_jpeg, load_rgb
 from ui.admin import log_model
 from kiosk.store.access_log import PAGE, EventPager
@@ -22,11 +22,6 @@ from ui.admin.log_tab import LogTab
 
 BASE = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 DISPLAY = Qt.ItemDataRole.DisplayRole
-
-
-@pytest.fixture
-def sessions(db_url):
-    return open_database(db_url)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from helpers import PROJECT_DIR
 from kiosk.store.access_log import NewEvent
-from kiosk.store.db import AdminAction, FaceSample, Person, open_database
+from kiosk.store.db import AdminAction, FaceSample, Person
 from kiosk.store.event_spool import EventSpool
 from kiosk.store.gallery import NewSample, add_samples
 from kiosk.vision.images import encode_jpeg, load_rgb
@@ -29,8 +29,8 @@ def sample(seed: int, jpeg: bytes) -> NewSample:
 
 
 @pytest.fixture
-def sessions(db_url, crop_jpeg):
-    sessions = open_database(db_url)
+def sessions(sessions, crop_jpeg):
+    """The gallery with Obama (two samples) and Zoë (one)."""
     with sessions.begin() as s:
         add_samples(s, "Obama", [sample(1, crop_jpeg), sample(2, crop_jpeg)], MODEL)
         add_samples(s, "Zoë", [sample(3, crop_jpeg)], MODEL)

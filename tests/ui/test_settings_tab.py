@@ -5,15 +5,10 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.common.config import Settings, load_settings
-from kiosk.store.db import AdminAction, open_database
+from kiosk.store.db import AdminAction
 from kiosk.vision.engine import PIPELINE_NAME
 from kiosk.store.gallery import NewSample, add_samples
 from ui.admin.settings_tab import SettingsTab
-
-
-@pytest.fixture
-def sessions(db_url):
-    return open_database(db_url)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ it is fetched and converted once if it is not ready yet.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -17,19 +16,16 @@ from kiosk.vision.embedder import FaceEmbedder, l2_normalise, prewhiten
 from kiosk.models.weights import CELEBRITIES_NAME, FACENET_MODEL_NAME, H5_NAME, TFLITE_NAME
 
 
-from helpers import ready_model_dir  # noqa: E402  (shared with the other model tests)
+@pytest.fixture(scope="module")
+def embedder(model_dir) -> FaceEmbedder:
+    return FaceEmbedder(model_dir / TFLITE_NAME)
 
 
-@lru_cache(maxsize=None)
-def shared_embedder() -> FaceEmbedder:
-    return FaceEmbedder(ready_model_dir() / TFLITE_NAME)
-
-
-@lru_cache(maxsize=None)
-def keras_facenet():
+@pytest.fixture(scope="module")
+def keras_facenet(model_dir):
     from kiosk.models import facenet_keras
 
-    return facenet_keras.load_facenet(ready_model_dir() / H5_NAME)
+    return facenet_keras.load_facenet(model_dir / H5_NAME)
 
 
 def centre_face(photo: Path) -> np.ndarray:
@@ -41,10 +37,13 @@ def centre_face(photo: Path) -> np.ndarray:
     return cv2.resize(rgb[top:top + side, left:left + side], (160, 160), interpolation=cv2.INTER_AREA)
 
 
-@lru_cache(maxsize=None)
-def celebrity_faces(split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(faces uint8 (N, 160, 160, 3), person index (N,)) for 'train' or 'val', sorted by name."""
-    root = ready_model_dir() / CELEBRITIES_NAME / split
+@pytest.fixture(scope="module")
+def celebrity_faces(celebrities):
+    """split ('train' or 'val') -> (faces uint8 (N, 160, 160, 3), person index (N,)), sorted by name."""
+    return {split: _faces_of(celebrities / split) for split in ("train", "val")}
+
+
+def _faces_of(root: Path) -> tuple[np.ndarray, np.ndarray]:
     faces, labels = [], []
     for index, person in enumerate(sorted(p.name for p in root.iterdir())):
         for photo in sorted((root / person).glob("*.jpg")):
@@ -93,56 +92,54 @@ def test_l2_normalise_keeps_zero_rows_zero():
     assert rows.dtype == np.float32
 
 
-def test_embedder_describes_its_model():
-    embedder = shared_embedder()
+def test_embedder_describes_its_model(embedder):
     assert embedder.dimension == 128
     assert embedder.model_name == FACENET_MODEL_NAME == "facenet-20170512-110547-keras"
 
 
-def test_embed_of_an_empty_batch():
-    out = shared_embedder().embed(np.zeros((0, 160, 160, 3), np.uint8))
+def test_embed_of_an_empty_batch(embedder):
+    out = embedder.embed(np.zeros((0, 160, 160, 3), np.uint8))
     assert out.shape == (0, 128)
     assert out.dtype == np.float32
 
 
-def test_embed_rejects_wrong_shapes():
+def test_embed_rejects_wrong_shapes(embedder):
     with pytest.raises(ValueError, match="160"):
-        shared_embedder().embed(np.zeros((1, 112, 112, 3), np.uint8))
+        embedder.embed(np.zeros((1, 112, 112, 3), np.uint8))
     with pytest.raises(ValueError):
-        shared_embedder().embed(np.zeros((160, 160, 3), np.uint8))
+        embedder.embed(np.zeros((160, 160, 3), np.uint8))
 
 
-def test_embeddings_are_unit_float32_rows():
-    faces, _ = celebrity_faces("val")
-    out = shared_embedder().embed(faces[:3])
+def test_embeddings_are_unit_float32_rows(embedder, celebrity_faces):
+    faces, _ = celebrity_faces["val"]
+    out = embedder.embed(faces[:3])
     assert out.shape == (3, 128)
     assert out.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
 
 
-def test_batches_of_any_size_give_the_same_embeddings():
-    faces, _ = celebrity_faces("val")
+def test_batches_of_any_size_give_the_same_embeddings(embedder, celebrity_faces):
+    faces, _ = celebrity_faces["val"]
     faces = faces[:11]  # one full batch of 8, then 3, so the interpreter is resized both ways
-    together = shared_embedder().embed(faces)
-    alone = np.concatenate([shared_embedder().embed(face[None]) for face in faces])
+    together = embedder.embed(faces)
+    alone = np.concatenate([embedder.embed(face[None]) for face in faces])
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
-def test_tflite_matches_the_keras_model_on_real_faces():
-    faces, _ = celebrity_faces("val")
+def test_tflite_matches_the_keras_model_on_real_faces(embedder, celebrity_faces, keras_facenet):
+    faces, _ = celebrity_faces["val"]
     faces = faces[::3]  # 10 faces of all five people
-    expected = l2_normalise(np.asarray(keras_facenet()(prewhiten(faces), training=False)))
-    actual = shared_embedder().embed(faces)
+    expected = l2_normalise(np.asarray(keras_facenet(prewhiten(faces), training=False)))
+    actual = embedder.embed(faces)
     cosines = np.sum(expected * actual, axis=1)
     assert cosines.min() >= 0.9999, cosines
 
 
-def test_same_person_is_closer_than_different_people():
+def test_same_person_is_closer_than_different_people(embedder, celebrity_faces):
     """Sanity on rough centre crops: same-person pairs are more alike, and the
     nearest train centroid names most val photos (chance would be 20%)."""
-    train_faces, train_labels = celebrity_faces("train")
-    val_faces, val_labels = celebrity_faces("val")
-    embedder = shared_embedder()
+    train_faces, train_labels = celebrity_faces["train"]
+    val_faces, val_labels = celebrity_faces["val"]
     val = embedder.embed(val_faces)
     similarity = val @ val.T
     same = val_labels[:, None] == val_labels[None, :]
