@@ -17,6 +17,7 @@ was called a spoof, failed a challenge or was still waiting.
 
 from __future__ import annotations
 
+import random
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,7 @@ class _EveryFaceAMember(Recognizer):
         # its embedding is never compared (every face is the member).
         gallery = GalleryIndex(GalleryMatrix(np.ones((1, 1), np.float32), np.array([1]), {1: _MEMBER.name}))
         super().__init__(engine, gallery, settings.replace(cooldown_s=0.0), scores=scores)
-        self.decider.seed(seed)
+        self.decider.rng = random.Random(seed)
 
     def _match(self, faces: list[Face]) -> list[RecognizedFace]:
         return [RecognizedFace(f, _MEMBER) for f in faces]
