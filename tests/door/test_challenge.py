@@ -279,3 +279,4 @@ def test_challenge_report(engine, people):
               "two prints swapped": run_challenges(engine, people, print_swap, 30)}
     print(report)
     assert report["print turned (+)"][PASSED] + report["print turned (-)"][PASSED] == 0
+    assert report["real head"][PASSED] >= 0.9 * 150
