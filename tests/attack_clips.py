@@ -48,7 +48,7 @@ def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return rz @ rx @ ry
 
 
-def _render(card: np.ndarray, background: np.ndarray, width_m: float, pose: dict) -> np.ndarray:
+def render(card: np.ndarray, background: np.ndarray, width_m: float, pose: dict) -> np.ndarray:
     """The card (a flat picture width_m metres wide) at pose: yaw/pitch/roll
     in radians, x/y/z in metres from the camera."""
     h, w = card.shape[:2]
@@ -65,7 +65,7 @@ def _render(card: np.ndarray, background: np.ndarray, width_m: float, pose: dict
     return frame
 
 
-def _printed(card: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def printed(card: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Print-like: softer, lower contrast, a gamma, a paper tint."""
     sigma = rng.uniform(0.3, 1.5)
     out = cv2.GaussianBlur(card, (0, 0), sigma).astype(np.float32) / 255.0
@@ -75,7 +75,7 @@ def _printed(card: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (np.clip(out, 0, 1) * 255).astype(np.uint8)
 
 
-def _background(rng: np.random.Generator) -> np.ndarray:
+def background(rng: np.random.Generator) -> np.ndarray:
     shade = np.linspace(rng.uniform(150, 220), rng.uniform(90, 160), SIZE[1], dtype=np.float32)[:, None, None]
     wall = np.broadcast_to(shade * rng.uniform(0.85, 1.0, 3), (SIZE[1], SIZE[0], 3))
     return np.clip(wall + rng.normal(0, 3, wall.shape), 0, 255).astype(np.uint8)
@@ -121,10 +121,10 @@ def poses(kind: str, rng: np.random.Generator) -> list[dict]:
 def attack_clip(card: np.ndarray, kind: str, seed: int) -> list[np.ndarray]:
     """uint8 RGB frames (SIZE, FPS, SECONDS long) of one attack."""
     rng = np.random.default_rng(seed)
-    printed = _printed(card, rng)
-    background = _background(rng)
+    picture = printed(card, rng)
+    wall = background(rng)
     width_m = rng.uniform(0.12, 0.25)   # a phone-sized to an A5 print
-    return [_render(printed, background, width_m, pose) for pose in poses(kind, rng)]
+    return [render(picture, wall, width_m, pose) for pose in poses(kind, rng)]
 
 
 def landmark_track(engine, frames: list[np.ndarray]) -> list[tuple[float, tuple | None]]:

@@ -311,6 +311,11 @@ def cmd_evaluate(ctx: KioskContext, args) -> int:
     if args.impostor_scores:
         from kiosk.vision.operating_point import ImpostorScores
         ctx.impostor_scores = ImpostorScores.load(args.impostor_scores)   # instead of the cached shipped ones
+    if args.action == "liveness":
+        from kiosk.calibration.liveness_eval import evaluate_liveness
+        result = evaluate_liveness(ctx.engine, ctx.settings, ctx.impostor_scores, args.dir, progress)
+        emit(args, result, _liveness_text(result))
+        return 0
     if args.action == "pairs":
         result = evaluate_pairs(ctx.engine, read_pairs(args.pairs_file, args.dir),
                                 ctx.operating_point(1).threshold, progress)
@@ -318,6 +323,18 @@ def cmd_evaluate(ctx: KioskContext, args) -> int:
         result = evaluate_gallery(ctx, args.gallery_dir, args.probes_dir, args.plot, progress)
     emit(args, result, "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
+
+
+def _liveness_text(result: dict) -> str:
+    lines = [f"liveness: {result['liveness']}"]
+    for kind, r in result["attack_types"].items():
+        lines.append(f"attack {kind}: {r['accepted']} of {r['attacks']} accepted (APCER {r['apcer']:.1%}), "
+                     f"{r['refused_as_spoof']} refused as spoof")
+    live = result["live"]
+    if live["visits"]:
+        lines.append(f"live: {live['refused']} of {live['visits']} visits refused (BPCER {live['bpcer']:.1%}), "
+                     f"median {live['median_seconds_to_pass']} s to pass")
+    return "\n".join(lines)
 
 
 def _local_time(text: str | None) -> datetime | None:

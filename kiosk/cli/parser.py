@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("gallery_dir", type=Path, help="GALLERY_DIR/<name>/*.jpg, enrolled in a scratch database")
     e.add_argument("probes_dir", type=Path, help="PROBES_DIR/<name>/*.jpg; a name not enrolled is a stranger")
     e.add_argument("--plot", type=Path, metavar="FILE.png", help="draw FNIR against FPIR")
+    e = evaluate.add_parser("liveness", help="labelled clips: attacks accepted (APCER) and live visits refused "
+                                             "(BPCER) per the settings' liveness mode")
+    e.add_argument("dir", type=Path, help="DIR/attack/<type>/*.mp4 (one attack a clip) and DIR/live/*.mp4")
 
     p = sub.add_parser("replay", help="run the door's recognition over a video, camera or stream")
     p.add_argument("source", help="video file, camera index (0) or stream URL")

@@ -29,7 +29,8 @@ def image_json(image: str, faces: list[RecognizedFace] | None, error: str | None
 def frame_json(index: int, result: FrameResult) -> dict:
     faces = [face_json(f) for f in result.faces]
     for face, track in zip(faces, result.tracks):
-        if track is not None:   # which track the face is on, and what it has shown of liveness
-            face["track"], face["liveness"] = track[0], track[1].as_json()
+        if track is not None:   # which track the face is on, what it has shown of liveness, what it is asked
+            face["track"], face["liveness"] = track.track_id, track.liveness.as_json()
+            face["liveness"]["prompt"] = track.prompt
     return {"frame": index, "time": round(result.time, 3), "faces": faces,
-            "events": [{"type": d.type, "name": d.name} for d in result.decisions]}
+            "events": [{"type": d.type, "name": d.name, "reason": d.reason} for d in result.decisions]}

@@ -15,7 +15,7 @@ from kiosk.common import paths
 from kiosk.common.files import write_atomically
 
 # The door's liveness modes (kiosk.door.liveness says what each does).
-LIVENESS_MODES = ("passive", "off")
+LIVENESS_MODES = ("passive", "challenge", "off")
 # In the data folder (kiosk.common.paths.data_dir), never the current directory.
 GALLERY_NAME = "gallery.db"
 CONFIG_NAME = "kiosk.json"
@@ -106,8 +106,10 @@ class Settings:
     # None: nothing is sent anywhere (the default).
     mqtt: MqttSettings | None = None
     # The door grants only a face that has shown it is a real head, not a
-    # print or a screen (kiosk.door.liveness): "passive", or "off" (a photo of a
-    # member opens the door; the window and the commands say so).
+    # print or a screen (kiosk.door.liveness): "passive" (asks for a head turn,
+    # kiosk.door.challenge, when the passive check has not decided), "challenge"
+    # (always asks), or "off" (a photo of a member opens the door; the window
+    # and the commands say so).
     liveness: str = "passive"
 
     def replace(self, **changes) -> "Settings":

@@ -6,6 +6,7 @@ they decide alike.
 
 from __future__ import annotations
 
+import random
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -13,7 +14,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from kiosk.store.access_log import DENIED, GRANTED, SPOOF
-from kiosk.door.liveness import LIVE, OFF, PASSIVE, SPOOF as LOOKS_FLAT, Evidence, TrackLiveness
+from kiosk.door.challenge import PASSED, RUNNING, Challenge
+from kiosk.door.liveness import (CHALLENGE, LIVE, MODES, OFF, PASSIVE, SPOOF as LOOKS_FLAT, UNPROVEN, Evidence,
+                                 TrackLiveness)
 from kiosk.vision.matcher import Match
 
 Box = tuple[float, float, float, float]  # x, y, width, height in pixels
@@ -22,6 +25,15 @@ Box = tuple[float, float, float, float]  # x, y, width, height in pixels
 # faces: about a second at the door, long enough to average out blur and
 # pose, short enough to follow a face that sharpens as it comes closer.
 FUSED_FRAMES = 15
+# Liveness "passive": a recognised track the passive check has not proven
+# live after this long is asked to turn its head (most live visitors walking
+# in prove themselves within a second, README "Liveness").
+PASSIVE_WAIT_S = 0.8
+# A track that fails a challenge may try again after a pause, this many times in all.
+MAX_CHALLENGES = 2
+RETRY_PAUSE_S = 1.5
+FLAT_PICTURE = "A photo or a screen is not a visitor"
+ANOTHER_FACE = "Another face after the head turn"
 
 
 @dataclass(frozen=True)
@@ -39,12 +51,22 @@ class Sighting:
 class Decision:
     """Something to announce and log: one per person per cooldown, one per unknown track."""
 
-    type: str                 # GRANTED, DENIED or SPOOF (a flat picture of the person named)
+    type: str                 # GRANTED, DENIED or SPOOF (the person named was not shown live)
     name: str | None
     person_id: int | None
     distance: float           # of the track's fused template to the person
     track_id: int
     face_index: int           # which of this frame's faces it is about
+    reason: str | None = None  # SPOOF: why the door did not open, in words for the visitor
+
+
+@dataclass(frozen=True)
+class TrackView:
+    """A face's track this frame, as the window and `kiosk replay` see it."""
+
+    track_id: int
+    liveness: Evidence        # what the passive check has seen
+    prompt: str | None = None  # what the door asks of this visitor now (a challenge); None: nothing
 
 
 @dataclass
@@ -56,8 +78,14 @@ class _Track:
     faces: deque = field(default_factory=lambda: deque(maxlen=FUSED_FRAMES))  # (quality, embedding)
     granted: bool = False
     denied: bool = False
-    spoofed: bool = False
+    spoofed: bool = False     # refused for liveness for good: no more decisions
     liveness: TrackLiveness = field(default_factory=TrackLiveness)
+    recognised_at: float | None = None     # first frame whose template and votes named someone
+    challenge: Challenge | None = None
+    challenged_person: int | None = None   # the person named when the challenge began
+    failed_challenges: int = 0
+    retry_at: float = float("-inf")
+    refusal: str | None = None             # why liveness refused it, for the SPOOF decision
 
     def fused(self) -> np.ndarray:
         weights = np.array([q for q, _ in self.faces], np.float32)
@@ -93,19 +121,27 @@ class DoorDecider:
     - Liveness (kiosk.door.liveness), unless it is "off": a recognised track is
       granted only once it has shown a real head (it waits until then); a
       recognised track that stays flat while it is turned or tilted is
-      refused once as SPOOF and never granted.
+      refused once as SPOOF and never granted. "passive": live when the
+      passive check says so; after PASSIVE_WAIT_S without a verdict, a
+      one-step challenge (kiosk.door.challenge). "challenge": a two-step
+      challenge always, the passive check only refuses. A challenge passes
+      only if the same person is named after the turn as before it; a
+      failed one is a SPOOF with its reason, and may be tried again after
+      RETRY_PAUSE_S, MAX_CHALLENGES times a track.
     """
 
     def __init__(self, match_template: Callable[[np.ndarray], Match], same_face: float, vote_k: int = 2,
                  vote_n: int = 3, cooldown_s: float = 30.0, track_timeout_s: float = 1.0, min_iou: float = 0.2,
-                 liveness: str = PASSIVE):
+                 liveness: str = PASSIVE, rng: random.Random | None = None):
         if not 1 <= vote_k <= vote_n:
             raise ValueError("need 1 <= k <= n for a k-of-n vote")
-        if liveness not in (PASSIVE, OFF):
-            raise ValueError(f"liveness must be {PASSIVE!r} or {OFF!r}, not {liveness!r}")
+        if liveness not in MODES:
+            raise ValueError(f"liveness must be one of {', '.join(MODES)}, not {liveness!r}")
         self.liveness = liveness
-        # Face index of the last frame -> (track id, its liveness evidence): for `kiosk replay --json`.
-        self.frame_tracks: dict[int, tuple[int, Evidence]] = {}
+        # The challenges' sides and timing: unpredictable at the door; seeded to replay an evaluation.
+        self.rng = rng or random.SystemRandom()
+        # Face index of the last frame -> its track: for the window and `kiosk replay --json`.
+        self.frame_tracks: dict[int, TrackView] = {}
         self.match_template = match_template
         # A face farther than this from its track's template is someone else
         # who stepped into the same place (a queue at the door): a new track.
@@ -132,10 +168,13 @@ class DoorDecider:
             track.faces.append((max(sighting.quality, 1e-3), sighting.embedding))
             if sighting.landmarks is not None:
                 track.liveness.add(now, sighting.landmarks)
-            self.frame_tracks[index] = (track.id, track.liveness.evidence())
+                if track.challenge is not None:
+                    track.challenge.add(now, sighting.landmarks)
             decision = self._decide(now, track, index)
             if decision:
                 decisions.append(decision)
+            self.frame_tracks[index] = TrackView(track.id, track.liveness.evidence(),
+                                                 track.challenge.prompt if track.challenge else None)
         return decisions
 
     def _assign(self, now: float, boxes: Sequence[Box]) -> list[tuple[int, _Track]]:
@@ -175,13 +214,43 @@ class DoorDecider:
             return Decision(DENIED, None, None, fused.distance, track.id, index)
         if Counter(track.votes)[fused.person_id] < self.vote_k:
             return None
-        if self.liveness == PASSIVE and track.liveness.verdict != LIVE:
-            if track.liveness.verdict != LOOKS_FLAT:
-                return None   # recognised, not yet live: wait for the head to move
-            track.spoofed = True
-            return Decision(SPOOF, fused.name, fused.person_id, fused.distance, track.id, index)
+        if self.liveness != OFF:
+            shown = self._liveness_shown(now, track, fused.person_id)
+            if shown == UNPROVEN:
+                return None   # recognised, not yet live: wait for the head to move (or the challenge)
+            if shown == LOOKS_FLAT:
+                return Decision(SPOOF, fused.name, fused.person_id, fused.distance, track.id, index,
+                                track.refusal)
         track.granted = True
         if now - self._last_granted.get(fused.person_id, float("-inf")) < self.cooldown_s:
             return None
         self._last_granted[fused.person_id] = now
         return Decision(GRANTED, fused.name, fused.person_id, fused.distance, track.id, index)
+
+    def _liveness_shown(self, now: float, track: _Track, person_id: int) -> str:
+        """LIVE, UNPROVEN (wait) or SPOOF (track.refusal says why) for a
+        recognised track; starts and judges its challenge."""
+        if track.liveness.verdict == LOOKS_FLAT:
+            track.spoofed, track.refusal = True, FLAT_PICTURE
+            return LOOKS_FLAT
+        if self.liveness == PASSIVE and track.liveness.verdict == LIVE:
+            return LIVE
+        if track.recognised_at is None:
+            track.recognised_at = now
+        challenge = track.challenge
+        if challenge is None:
+            waiting = self.liveness == PASSIVE and now - track.recognised_at < PASSIVE_WAIT_S
+            if not waiting and now >= track.retry_at:
+                track.challenge = Challenge(now, self.rng, steps=2 if self.liveness == CHALLENGE else 1)
+                track.challenged_person = person_id
+            return UNPROVEN
+        if challenge.state == RUNNING:
+            return UNPROVEN
+        track.challenge = None
+        if challenge.state == PASSED and person_id == track.challenged_person:
+            return LIVE
+        track.failed_challenges += 1
+        track.retry_at = now + RETRY_PAUSE_S
+        track.spoofed = track.failed_challenges >= MAX_CHALLENGES
+        track.refusal = challenge.reason if challenge.state != PASSED else ANOTHER_FACE
+        return LOOKS_FLAT

@@ -32,7 +32,7 @@ import numpy as np
 from kiosk.common.config import LIVENESS_MODES
 
 MODES = LIVENESS_MODES
-PASSIVE, OFF = MODES
+PASSIVE, CHALLENGE, OFF = MODES
 
 LIVE, SPOOF, UNPROVEN = "live", "spoof", "unproven"
 

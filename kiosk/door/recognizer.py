@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kiosk.common.config import Settings
-from kiosk.door.decisions import Decision, DoorDecider, Sighting, iou
+from kiosk.door.decisions import Decision, DoorDecider, Sighting, TrackView, iou
 from kiosk.vision.engine import Face, FaceEngine, face_quality
-from kiosk.door.liveness import Evidence
 from kiosk.vision.matcher import GalleryIndex, Match
 from kiosk.vision.operating_point import (CalibrationDataError, ImpostorScores, OperatingPoint, operating_point,
                                    thresholds_for)
@@ -37,7 +36,7 @@ class FrameResult:
     faces: list[RecognizedFace]       # left to right
     decisions: list[Decision] = field(default_factory=list)
     times: StageTimes = StageTimes()
-    tracks: list[tuple[int, Evidence] | None] = field(default_factory=list)   # per face: its track and liveness
+    tracks: list[TrackView | None] = field(default_factory=list)   # per face: its track, liveness, prompt
 
 
 class Recognizer:

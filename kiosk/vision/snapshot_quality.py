@@ -117,7 +117,12 @@ def frontal_angles(detection: Detection) -> tuple[float, float]:
     can even land outside the eyes): it tells frontal from turned faces, it
     is not a head-pose measurement.
     """
-    points = np.asarray(detection.landmarks, dtype=np.float64)
+    return landmark_angles(detection.landmarks)
+
+
+def landmark_angles(landmarks) -> tuple[float, float]:
+    """frontal_angles of five (x, y) landmarks in MTCNN's order."""
+    points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
     left_eye, right_eye, nose, mouth_left, mouth_right = points
     eye_line = right_eye - left_eye
     span = float(np.hypot(*eye_line))

@@ -88,12 +88,16 @@ def test_replay_of_a_photo_walking_in_grants_nothing_and_reports_liveness(enroll
     frames = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and len(frames) == 45 and "liveness" not in err
     assert frames[0]["faces"] == []
-    assert [e for f in frames for e in f["events"]] == []
+    events = [e for f in frames for e in f["events"]]
+    assert all(e["type"] == "spoof" and e["reason"] for e in events)   # asked to turn its head, it did not
+    prompts = {face["liveness"]["prompt"] for f in frames for face in f["faces"]}
+    assert "Please look at the camera" in prompts
     last = frames[-1]["faces"][0]
     assert last["name"] == "obama" and last["track"] == 1
     assert last["liveness"]["verdict"] != "live" and last["liveness"]["pairs"] >= 20
     assert last["liveness"]["median_miss"] < 0.05     # flat: the nose is where a picture puts it
-    assert json.loads(enrolled("log")[1])["events"] == []
+    log = json.loads(enrolled("log")[1])["events"]
+    assert [e["decision"] for e in log] == ["spoof"] * len(events)
 
 
 def test_replay_with_liveness_off_greets_the_photo_once_and_warns(enrolled, faces_dir, tmp_path):
@@ -103,7 +107,7 @@ def test_replay_with_liveness_off_greets_the_photo_once_and_warns(enrolled, face
     code, out, err = enrolled("replay", video, "--log")
     frames = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and err.count("liveness is off") == 1
-    assert [e for f in frames for e in f["events"]] == [{"type": "granted", "name": "obama"}]
+    assert [e for f in frames for e in f["events"]] == [{"type": "granted", "name": "obama", "reason": None}]
     log = json.loads(enrolled("log")[1])["events"]
     assert [(e["decision"], e["name"]) for e in log] == [("granted", "obama")]
 

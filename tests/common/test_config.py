@@ -40,7 +40,7 @@ def test_a_whole_number_is_accepted_for_a_decimal_setting(tmp_path):
     ({"snapshot_retention_days": 0}, r"snapshot_retention_days must be between 1 and 3650, not 0"),
     ({"snapshot_retention_days": 3651}, r"snapshot_retention_days must be between 1 and 3650, not 3651"),
     ({"snapshot_retention_days": 7.5}, "snapshot_retention_days must be int"),
-    ({"liveness": "challenge"}, "liveness must be one of passive, off, not 'challenge'"),
+    ({"liveness": "blink"}, "liveness must be one of passive, challenge, off, not 'blink'"),
     ({"liveness": False}, "liveness must be str"),
     ([1, 2], "JSON object"),
     ({"door": {"type": "gpio", "pin": 17, "open_seconds": 0.5}}, r"door.open_seconds must be between 1 and 30, not 0.5"),

@@ -144,8 +144,10 @@ def test_a_photo_of_a_member_is_never_granted_with_liveness_on(engine, gallery, 
     assert sum(any(f.match.name == NAME for f in u.faces) for u in updates) >= 30   # recognised ...
     assert speaker.said == [] and log_rows(gallery) == []                          # ... never let in
     # Slid in without a turn: no depth shown, but no turn either (a visitor
-    # standing still looks the same), so it waits rather than being called a spoof.
-    assert door.recognizer.decider.frame_tracks[0][1].verdict == "unproven"
+    # standing still looks the same), so the passive check waits rather than
+    # call it a spoof; the door asks it to turn its head instead.
+    track = door.recognizer.decider.frame_tracks[0]
+    assert track.liveness.verdict == "unproven" and track.prompt is not None
 
 
 def test_a_spoof_is_logged_as_its_own_decision_with_its_snapshot(engine, gallery, faces_dir):

@@ -49,10 +49,10 @@ def street(engine, gallery):
             result = recognizer.process(frame.time, frame.rgb)
             faces += len(result.faces)
             decisions.update(d.type for d in result.decisions)
-            for track_id, evidence in filter(None, result.tracks):
-                first_seen.setdefault(track_id, frame.time)
-                if evidence.verdict == LIVE:
-                    first_live.setdefault(track_id, frame.time)
+            for view in filter(None, result.tracks):
+                first_seen.setdefault(view.track_id, frame.time)
+                if view.liveness.verdict == LIVE:
+                    first_live.setdefault(view.track_id, frame.time)
             last = frame.time
     return decisions, faces, first_seen, first_live, last
 
