@@ -117,7 +117,8 @@ class KioskWindow(QWidget):
                                      self.mailbox)
         # The gallery in memory follows changes made anywhere (admin panel,
         # another door, the command line) through its own thread.
-        self.sync = GallerySync(ctx.sessions, ctx.engine.model_name, on_index=self._gallery_changed)
+        self.sync = GallerySync(ctx.sessions, ctx.engine.model_name, on_index=self._gallery_changed,
+                                access=ctx.door_access)
         self._index = self.sync.load()
         self.log_writer = BackgroundWriter(EventWriter(ctx.sessions, EventSpool(ctx.spool_path)),
                                            ctx.settings.snapshot_retention_days)
@@ -139,7 +140,8 @@ class KioskWindow(QWidget):
         sd_notify("READY=1")
 
     def _door(self, settings: Settings) -> DoorLoop:
-        recognizer = Recognizer(self.ctx.engine, self._index, settings, scores=self.ctx.impostor_scores)
+        recognizer = Recognizer(self.ctx.engine, self._index, settings, scores=self.ctx.impostor_scores,
+                                access=self.ctx.door_access)
         return DoorLoop(recognizer, self.log_writer, self.speaker.say, settings.greeting, settings.kiosk_id,
                         output=self.output, reporter=self.reporter)
 

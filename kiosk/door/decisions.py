@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from kiosk.store.access_log import DENIED, GRANTED, SPOOF
+from kiosk.door.access_rules import DoorAccess
 from kiosk.door.liveness import LIVE, OFF, PASSIVE, SPOOF as LOOKS_FLAT, Evidence, TrackLiveness
 from kiosk.vision.matcher import Match
 
@@ -39,7 +40,9 @@ class Sighting:
 class Decision:
     """Something to announce and log: one per person per cooldown, one per unknown track."""
 
-    type: str                 # GRANTED, DENIED or SPOOF (a flat picture of the person named)
+    # GRANTED, DENIED, SPOOF (a flat picture of the person named), or the access
+    # rules' refusals of a person recognised and live: OUTSIDE_HOURS, ANTI_PASSBACK
+    type: str
     name: str | None
     person_id: int | None
     distance: float           # of the track's fused template to the person
@@ -94,16 +97,20 @@ class DoorDecider:
       granted only once it has shown a real head (it waits until then); a
       recognised track that stays flat while it is turned or tilted is
       refused once as SPOOF and never granted.
+    - Access rules (kiosk.door.access_rules), when given: a person recognised
+      and live, outside the cooldown, is refused once a track as OUTSIDE_HOURS
+      or ANTI_PASSBACK instead of granted when the rules say so.
     """
 
     def __init__(self, match_template: Callable[[np.ndarray], Match], same_face: float, vote_k: int = 2,
                  vote_n: int = 3, cooldown_s: float = 30.0, track_timeout_s: float = 1.0, min_iou: float = 0.2,
-                 liveness: str = PASSIVE):
+                 liveness: str = PASSIVE, access: DoorAccess | None = None):
         if not 1 <= vote_k <= vote_n:
             raise ValueError("need 1 <= k <= n for a k-of-n vote")
         if liveness not in (PASSIVE, OFF):
             raise ValueError(f"liveness must be {PASSIVE!r} or {OFF!r}, not {liveness!r}")
         self.liveness = liveness
+        self.access = access
         # Face index of the last frame -> (track id, its liveness evidence): for `kiosk replay --json`.
         self.frame_tracks: dict[int, tuple[int, Evidence]] = {}
         self.match_template = match_template
@@ -183,5 +190,9 @@ class DoorDecider:
         track.granted = True
         if now - self._last_granted.get(fused.person_id, float("-inf")) < self.cooldown_s:
             return None
+        last = self._last_granted.get(fused.person_id)
+        refused = self.access.refusal(fused.person_id, now, last) if self.access is not None else None
+        if refused is not None:
+            return Decision(refused, fused.name, fused.person_id, fused.distance, track.id, index)
         self._last_granted[fused.person_id] = now
         return Decision(GRANTED, fused.name, fused.person_id, fused.distance, track.id, index)

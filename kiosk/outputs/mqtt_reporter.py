@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 
-from kiosk.store.access_log import GRANTED
+from kiosk.store.access_log import DECISIONS, GRANTED
 from kiosk.common.config import MqttSettings
 
 log = logging.getLogger("kiosk.mqtt")
@@ -188,7 +188,7 @@ class MqttReporter:
         common = {"availability_topic": self.topic("availability"), "device": device}
         entities = {
             ("event", "access"): {
-                "name": "Access", "state_topic": self.topic("event"), "event_types": ["granted", "denied"],
+                "name": "Access", "state_topic": self.topic("event"), "event_types": list(DECISIONS),
                 # HA reads event_type; the rest of our message becomes the event's attributes.
                 "value_template": '{{ {"event_type": value_json.type, "name": value_json.name, '
                                   '"distance": value_json.distance} | tojson }}'},
