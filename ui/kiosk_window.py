@@ -22,6 +22,7 @@ from kiosk.door.stats import DoorStats
 from kiosk.store.event_spool import EventSpool
 from kiosk.store.event_writer import BackgroundWriter, EventWriter
 from kiosk.door.feed import LatestFrame, SourceDown, SourceEnded, camera_feed
+from kiosk.door.door_watch import DoorWatch
 from kiosk.door.gallery_sync import GallerySync
 from kiosk.vision.matcher import GalleryIndex
 from kiosk.outputs.mqtt_reporter import MqttReporter
@@ -123,6 +124,8 @@ class KioskWindow(QWidget):
         self.log_writer = BackgroundWriter(EventWriter(ctx.sessions, EventSpool(ctx.spool_path)),
                                            ctx.settings.snapshot_retention_days)
         self.output, self.reporter = self._open_outputs(self.settings)
+        self.watch: DoorWatch | None = None   # the door sensor and remote unlock (kiosk.door.door_watch)
+        self._rewatch(self.settings)
         self.recognition = RecognitionWorker(self._door(self.settings), self.mailbox)
         self.capture.frame.connect(self._on_frame)
         self.capture.status.connect(self._on_source_status)
@@ -156,6 +159,12 @@ class KioskWindow(QWidget):
         output.close()   # the lock first: "closed" still reaches the broker
         if reporter is not None:
             reporter.close()
+
+    def _rewatch(self, settings: Settings | None) -> None:
+        """The door sensor and remote unlock for the current output (None: none)."""
+        if self.watch is not None:
+            self.watch.close()
+        self.watch = DoorWatch(settings, self.output, self.log_writer, self.reporter) if settings else None
 
     def _ping_watchdog(self) -> None:
         if time.monotonic() - self.recognition.alive_at < self._watchdog_s:
@@ -258,6 +267,7 @@ class KioskWindow(QWidget):
                 (self.settings.door, self.settings.mqtt, self.settings.kiosk_id):
             old_outputs = (self.output, self.reporter)
             self.output, self.reporter = self._open_outputs(settings)
+            self._rewatch(settings)
         self.settings = settings
         self.ctx.settings = settings
         self.liveness_status.setVisible(settings.liveness == OFF)
@@ -292,5 +302,6 @@ class KioskWindow(QWidget):
                 thread.quit()
                 thread.wait(5000)
         self._threads = []
+        self._rewatch(None)   # before the log writer stops: an alarm is still written
         self.log_writer.close()
         self._close_outputs(self.output, self.reporter)

@@ -13,7 +13,8 @@ from kiosk.common.config import ConfigError
 
 # kiosk.store.access_log.DECISIONS, written out: importing the store here would
 # cost `kiosk --help` SQLAlchemy's import (a test keeps the two equal).
-LOG_DECISIONS = ("granted", "denied", "spoof", "outside_hours", "anti_passback", "door_held", "door_forced")
+LOG_DECISIONS = ("granted", "denied", "spoof", "outside_hours", "anti_passback", "door_held", "door_forced",
+                 "remote_unlock")
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

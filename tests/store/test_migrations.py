@@ -249,7 +249,7 @@ def test_0003_goes_down_and_up_keeping_the_log(any_db_url):
         create_group(s, "staff")
         set_member(s, "Ada", "staff", True)
         add_window(s, "staff", 0b11111, 7 * 60, 19 * 60)
-        for decision in ["granted", "outside_hours", "anti_passback", "door_forced", "door_held"]:
+        for decision in ["granted", "outside_hours", "anti_passback", "door_forced", "door_held", "remote_unlock"]:
             append_event(s, NewEvent(decision, None, "Ada", None, None, "door-1"))
     engine_of(sessions).dispose()
     config = migrations.alembic_config(url=any_db_url)
@@ -259,7 +259,7 @@ def test_0003_goes_down_and_up_keeping_the_log(any_db_url):
     engine = engine_for(any_db_url)
     with engine.connect() as conn:
         decisions = conn.execute(text("SELECT decision FROM access_event ORDER BY id")).scalars().all()
-        assert decisions == ["granted", "denied", "denied", "forced", "door_held"]
+        assert decisions == ["granted", "denied", "denied", "forced", "door_held", "remote"]
         if conn.dialect.name == "postgresql":   # 0002's column holds 10 characters again
             with pytest.raises(Exception, match="too long"):
                 conn.execute(text("UPDATE access_event SET decision = 'outside_hours'"))
@@ -267,7 +267,7 @@ def test_0003_goes_down_and_up_keeping_the_log(any_db_url):
     assert migrations.upgrade(any_db_url).after == "0003"
     with open_database(any_db_url).begin() as s:
         assert list_groups(s) == []
-        assert append_event(s, NewEvent("outside_hours", None, "Ada", None, None, "door-1")).id == 6
+        assert append_event(s, NewEvent("outside_hours", None, "Ada", None, None, "door-1")).id == 7
 
 
 def test_a_gallery_newer_than_this_kiosk_is_refused(any_db_url, kiosk):

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from kiosk.store.access_log import (ANTI_PASSBACK, DENIED, DOOR_FORCED, DOOR_HELD, GRANTED, OUTSIDE_HOURS, SPOOF,
-                                    LogFilter, all_events, write_csv)
+from kiosk.store.access_log import (ANTI_PASSBACK, DENIED, DOOR_FORCED, DOOR_HELD, GRANTED, OUTSIDE_HOURS,
+                                    REMOTE_UNLOCK, SPOOF, LogFilter, all_events, write_csv)
 from kiosk.common.files import write_atomically
 from ui.admin.log_model import THUMBNAIL_HEIGHT, Column, LogTableModel
 
@@ -76,7 +76,7 @@ class LogTab(QWidget):
         for label, value in (("any decision", None), ("granted", GRANTED), ("denied", DENIED),
                              ("spoof (photo or screen)", SPOOF), ("outside hours", OUTSIDE_HOURS),
                              ("anti-passback", ANTI_PASSBACK), ("door held open", DOOR_HELD),
-                             ("door forced", DOOR_FORCED)):
+                             ("door forced", DOOR_FORCED), ("remote unlock", REMOTE_UNLOCK)):
             self.decision_box.addItem(label, value)
         today = QDate.currentDate()
         self.since_check, self.since_edit = QCheckBox("From", self), QDateEdit(today, self)

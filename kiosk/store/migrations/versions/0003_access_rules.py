@@ -1,6 +1,7 @@
 """Access rules: groups of people, the groups' time windows at the doors, each
 door's anti-passback; access_event.decision widened for the new decisions
-("outside_hours", "anti_passback", "door_forced" are longer than 10 characters).
+("outside_hours", "anti_passback", "door_forced", "remote_unlock" are longer
+than 10 characters).
 
 Revision ID: 0003
 Revises: 0002
@@ -18,7 +19,8 @@ depends_on: Union[str, Sequence[str], None] = None
 
 # Going down, the decisions revision 0002 cannot hold (over 10 characters)
 # become what they are to a kiosk of that revision.
-DOWNGRADED_DECISIONS = {"outside_hours": "denied", "anti_passback": "denied", "door_forced": "forced"}
+DOWNGRADED_DECISIONS = {"outside_hours": "denied", "anti_passback": "denied", "door_forced": "forced",
+                        "remote_unlock": "remote"}
 
 
 def upgrade() -> None:
