@@ -10,6 +10,8 @@ from sqlalchemy.orm import sessionmaker
 
 from kiosk.common import paths
 from kiosk.common.config import Settings, site_scores_path
+from kiosk.door.access_rules import DoorAccess
+from kiosk.store.access_rules import load_door_rules
 from kiosk.store.db import open_database
 from kiosk.store.gallery import load_matrix
 from kiosk.vision.matcher import GalleryIndex
@@ -57,6 +59,14 @@ class KioskContext:
         """The enrollment checks' thresholds for this gallery."""
         return thresholds_for(self.settings, index.people, self.impostor_scores)
 
+    @cached_property
+    def door_access(self) -> DoorAccess:
+        """This door's access rules (groups, windows, anti-passback) as the
+        gallery has them now; a kiosk's GallerySync keeps them current."""
+        with self.sessions.begin() as session:
+            return DoorAccess(self.settings.kiosk_id, load_door_rules(session, self.settings.kiosk_id))
+
     def recognizer(self):
         from kiosk.door.recognizer import Recognizer
-        return Recognizer(self.engine, self.load_index(), self.settings, scores=self.impostor_scores)
+        return Recognizer(self.engine, self.load_index(), self.settings, scores=self.impostor_scores,
+                          access=self.door_access)

@@ -22,6 +22,7 @@ from kiosk.door.stats import DoorStats
 from kiosk.store.event_spool import EventSpool
 from kiosk.store.event_writer import BackgroundWriter, EventWriter
 from kiosk.door.feed import LatestFrame, SourceDown, SourceEnded, camera_feed
+from kiosk.door.door_watch import DoorWatch
 from kiosk.door.gallery_sync import GallerySync
 from kiosk.vision.matcher import GalleryIndex
 from kiosk.outputs.mqtt_reporter import MqttReporter
@@ -117,11 +118,14 @@ class KioskWindow(QWidget):
                                      self.mailbox)
         # The gallery in memory follows changes made anywhere (admin panel,
         # another door, the command line) through its own thread.
-        self.sync = GallerySync(ctx.sessions, ctx.engine.model_name, on_index=self._gallery_changed)
+        self.sync = GallerySync(ctx.sessions, ctx.engine.model_name, on_index=self._gallery_changed,
+                                access=ctx.door_access)
         self._index = self.sync.load()
         self.log_writer = BackgroundWriter(EventWriter(ctx.sessions, EventSpool(ctx.spool_path)),
                                            ctx.settings.snapshot_retention_days)
         self.output, self.reporter = self._open_outputs(self.settings)
+        self.watch: DoorWatch | None = None   # the door sensor and remote unlock (kiosk.door.door_watch)
+        self._rewatch(self.settings)
         self.recognition = RecognitionWorker(self._door(self.settings), self.mailbox)
         self.capture.frame.connect(self._on_frame)
         self.capture.status.connect(self._on_source_status)
@@ -139,7 +143,8 @@ class KioskWindow(QWidget):
         sd_notify("READY=1")
 
     def _door(self, settings: Settings) -> DoorLoop:
-        recognizer = Recognizer(self.ctx.engine, self._index, settings, scores=self.ctx.impostor_scores)
+        recognizer = Recognizer(self.ctx.engine, self._index, settings, scores=self.ctx.impostor_scores,
+                                access=self.ctx.door_access)
         return DoorLoop(recognizer, self.log_writer, self.speaker.say, settings.greeting, settings.kiosk_id,
                         output=self.output, reporter=self.reporter)
 
@@ -154,6 +159,12 @@ class KioskWindow(QWidget):
         output.close()   # the lock first: "closed" still reaches the broker
         if reporter is not None:
             reporter.close()
+
+    def _rewatch(self, settings: Settings | None) -> None:
+        """The door sensor and remote unlock for the current output (None: none)."""
+        if self.watch is not None:
+            self.watch.close()
+        self.watch = DoorWatch(settings, self.output, self.log_writer, self.reporter) if settings else None
 
     def _ping_watchdog(self) -> None:
         if time.monotonic() - self.recognition.alive_at < self._watchdog_s:
@@ -256,6 +267,7 @@ class KioskWindow(QWidget):
                 (self.settings.door, self.settings.mqtt, self.settings.kiosk_id):
             old_outputs = (self.output, self.reporter)
             self.output, self.reporter = self._open_outputs(settings)
+            self._rewatch(settings)
         self.settings = settings
         self.ctx.settings = settings
         self.liveness_status.setVisible(settings.liveness == OFF)
@@ -290,5 +302,6 @@ class KioskWindow(QWidget):
                 thread.quit()
                 thread.wait(5000)
         self._threads = []
+        self._rewatch(None)   # before the log writer stops: an alarm is still written
         self.log_writer.close()
         self._close_outputs(self.output, self.reporter)

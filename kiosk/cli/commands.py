@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from kiosk.common import config
 from kiosk.calibration.calibrate import CalibrationError
+from kiosk.cli.groups import cmd_groups, cmd_people_groups
 from kiosk.context import KioskContext
 from kiosk.store.db import BUSY_TIMEOUT_MS, SchemaError
 from kiosk.store.db_url import gallery_url, shown
@@ -176,6 +177,8 @@ def cmd_people(ctx: KioskContext, args) -> int:
     from kiosk.store.gallery import count_people, erase_traces, list_people
     from kiosk.store.gallery_writes import delete, rename
     action = args.action or "list"
+    if action in ("join", "leave"):   # access groups (kiosk.cli.groups)
+        return cmd_people_groups(ctx, args)
     gallery = shown(ctx.db_url)
     author = Author(ctx.settings.kiosk_id, COMMAND_LINE)
     # Said only once the transaction has committed: a commit refused by a full
@@ -415,5 +418,5 @@ COMMANDS = {
     "fetch-model": cmd_fetch_model, "enroll": cmd_enroll, "import": cmd_import,
     "people": cmd_people, "identify": cmd_identify, "verify": cmd_verify,
     "calibrate": cmd_calibrate, "replay": cmd_replay, "log": cmd_log, "bench": cmd_bench,
-    "db": cmd_db, "evaluate": cmd_evaluate,
+    "db": cmd_db, "evaluate": cmd_evaluate, "groups": cmd_groups,
 }

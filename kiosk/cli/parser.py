@@ -11,6 +11,11 @@ from pathlib import Path
 from kiosk.common import paths
 from kiosk.common.config import ConfigError
 
+# kiosk.store.access_log.DECISIONS, written out: importing the store here would
+# cost `kiosk --help` SQLAlchemy's import (a test keeps the two equal).
+LOG_DECISIONS = ("granted", "denied", "spoof", "outside_hours", "anti_passback", "door_held", "door_forced",
+                 "remote_unlock")
+
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 # `verify` answers with its exit status (1: different people), so trouble
@@ -94,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("new")
     d = people.add_parser("delete", help="delete a person with all their face data")
     d.add_argument("name")
+    for action, words in (("join", "put a person in access groups"), ("leave", "take a person out of access groups")):
+        j = people.add_parser(action, help=words)
+        j.add_argument("name")
+        j.add_argument("--group", action="append", required=True, metavar="GROUP",
+                       help="an access group (`kiosk groups`); give it again for several")
+
+    add_groups_parser(sub, after)
 
     p = sub.add_parser("identify", help="who is in these photos")
     p.add_argument("images", nargs="+", type=Path)
@@ -141,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     log_actions = _GlobalOptionsEverywhere(p.add_subparsers(dest="action", metavar="ACTION"), after)
     log_actions.add_parser("purge", help="blank the snapshots older than the settings' snapshot_retention_days")
     p.add_argument("--name", help="only names containing this")
-    p.add_argument("--decision", choices=["granted", "denied", "spoof"])
+    p.add_argument("--decision", choices=LOG_DECISIONS)
     p.add_argument("--since", help="from this date/time (ISO, local time)")
     p.add_argument("--until", help="before this date/time (ISO, local time)")
     p.add_argument("--limit", type=int, default=50, help="rows to show (default 50; CSV exports all)")
@@ -171,6 +183,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save the window at the first greeting")
 
     return parser
+
+
+GROUPS_HELP = """\
+A door with no window (its own or one for every door) admits everyone
+enrolled at any time. Once it has one, it admits only the members of a group
+whose window is open now, in the door's local time; anyone else recognised is
+refused and logged as outside_hours. Examples:
+  kiosk groups create staff
+  kiosk people join "Zoë" --group staff
+  kiosk groups allow staff --days mon-fri --hours 07:00-19:00
+  kiosk groups allow night --days mon-fri --hours 22:00-06:00 --door back-door
+  kiosk groups anti-passback 300          # no second grant within 5 minutes"""
+
+
+def add_groups_parser(sub, after: argparse.ArgumentParser) -> None:
+    """`kiosk groups ...`: the access rules (kiosk.store.access_rules)."""
+    p = sub.add_parser("groups", help="access groups, their time windows at the doors, anti-passback",
+                       description="Access rules: groups of people, when each may enter.", epilog=GROUPS_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    groups = _GlobalOptionsEverywhere(p.add_subparsers(dest="action", metavar="ACTION"), after)
+    groups.add_parser("list", help="every group, its members and windows, and the anti-passback (the default)")
+    for action, words in (("create", "a new, empty group"), ("delete", "a group, its windows and memberships")):
+        groups.add_parser(action, help=words).add_argument("group")
+    a = groups.add_parser("allow", help="let a group in on some days between two times")
+    a.add_argument("group")
+    a.add_argument("--days", required=True, help="mon-fri, sat,sun, mon,wed,fri or daily")
+    a.add_argument("--hours", required=True, help="07:00-19:00 (end excluded); 22:00-06:00 runs past midnight")
+    a.add_argument("--door", metavar="KIOSK_ID", help="only at this door (default: every door)")
+    r = groups.add_parser("revoke", help="remove a group's windows (all, or those of one door)")
+    r.add_argument("group")
+    r.add_argument("--door", metavar="KIOSK_ID", help="only this door's windows")
+    t = groups.add_parser("anti-passback", help="no second grant to one person within SECONDS (0: off)")
+    t.add_argument("seconds", type=int)
+    t.add_argument("--door", metavar="KIOSK_ID", help="only at this door (default: every door)")
 
 
 def main(argv: list[str] | None = None, extra_commands: dict | None = None) -> int:

@@ -33,6 +33,7 @@ DEFAULT_MIN_FACE_SIZE = 60
 
 DOOR_TYPES = ("none", "gpio", "command", "serial", "webhook", "mqtt")
 MQTT_DEVICES = ("shelly", "tasmota")
+SENSOR_CONTACTS = ("nc", "no")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,12 @@ class DoorSettings:
     url: str = ""                   # webhook: http(s)://... receiving signed JSON POSTs
     # webhook: the HMAC-SHA256 key the receiver checks (kept out of repr: logs, audit trail)
     secret: str = field(default="", repr=False)
+    # The door sensor (optional; kiosk.outputs.door_sensor): a door contact
+    # between this BCM pin and ground, the Pi's pull-up on. "nc": the contact
+    # is closed while the door is shut (the common kind); "no": the opposite.
+    sensor_pin: int | None = None
+    sensor_contact: str = "nc"
+    held_open_s: float = 10.0       # open longer than this: a door_held event
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,9 @@ class MqttSettings:
     password: str | None = field(default=None, repr=False)   # kept out of logs and the audit trail
     tls: bool = False               # also implied by mqtts://
     discovery_prefix: str = "homeassistant"
+    # Home Assistant's lock entity may open the door (a pulse, logged) only
+    # when this is on; off, the lock only shows the door's state.
+    remote_unlock: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,6 +204,8 @@ SETTING_RANGES = {
     "door.open_seconds": (1.0, 30.0),
     "door.pin": (0, 27),                    # the Raspberry Pi header's BCM pins
     "door.baudrate": (300, 1_000_000),
+    "door.sensor_pin": (0, 27),
+    "door.held_open_s": (1.0, 3600.0),
 }
 
 
@@ -231,6 +243,10 @@ def _setting(settings: Settings, key: str):
 def _door_problem(door: DoorSettings) -> str | None:
     if door.type not in DOOR_TYPES:
         return f"door.type must be one of {', '.join(DOOR_TYPES)}, not {door.type!r}"
+    if door.sensor_contact not in SENSOR_CONTACTS:
+        return f"door.sensor_contact must be one of {', '.join(SENSOR_CONTACTS)}, not {door.sensor_contact!r}"
+    if door.sensor_pin is not None and door.type == "gpio" and door.sensor_pin == door.pin:
+        return f"door.sensor_pin must not be the relay's pin ({door.pin})"
     if door.type == "gpio" and door.pin is None:
         return "door.pin is needed for a gpio door (the BCM pin number, 0 to 27)"
     if door.type == "command" and not door.command:

@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from kiosk.store.access_log import DENIED, GRANTED, SPOOF
+from kiosk.door.access_rules import DoorAccess
 from kiosk.door.challenge import PASSED, RUNNING, Challenge
 from kiosk.door.liveness import (CHALLENGE, LIVE, MODES, OFF, PASSIVE, SPOOF as LOOKS_FLAT, UNPROVEN, Evidence,
                                  TrackLiveness)
@@ -51,7 +52,9 @@ class Sighting:
 class Decision:
     """Something to announce and log: one per person per cooldown, one per unknown track."""
 
-    type: str                 # GRANTED, DENIED or SPOOF (the person named was not shown live)
+    # GRANTED, DENIED, SPOOF (the person named was not shown live), or the access
+    # rules' refusals of a person recognised and live: OUTSIDE_HOURS, ANTI_PASSBACK
+    type: str
     name: str | None
     person_id: int | None
     distance: float           # of the track's fused template to the person
@@ -128,11 +131,14 @@ class DoorDecider:
       only if the same person is named after the turn as before it; a
       failed one is a SPOOF with its reason, and may be tried again after
       RETRY_PAUSE_S, MAX_CHALLENGES times a track.
+    - Access rules (kiosk.door.access_rules), when given: a person recognised
+      and live, outside the cooldown, is refused once a track as OUTSIDE_HOURS
+      or ANTI_PASSBACK instead of granted when the rules say so.
     """
 
     def __init__(self, match_template: Callable[[np.ndarray], Match], same_face: float, vote_k: int = 2,
                  vote_n: int = 3, cooldown_s: float = 30.0, track_timeout_s: float = 1.0, min_iou: float = 0.2,
-                 liveness: str = PASSIVE, rng: random.Random | None = None):
+                 liveness: str = PASSIVE, rng: random.Random | None = None, access: DoorAccess | None = None):
         if not 1 <= vote_k <= vote_n:
             raise ValueError("need 1 <= k <= n for a k-of-n vote")
         if liveness not in MODES:
@@ -140,6 +146,7 @@ class DoorDecider:
         self.liveness = liveness
         # The challenges' sides and timing: unpredictable at the door; seeded to replay an evaluation.
         self.rng = rng or random.SystemRandom()
+        self.access = access
         # Face index of the last frame -> its track: for the window and `kiosk replay --json`.
         self.frame_tracks: dict[int, TrackView] = {}
         self.match_template = match_template
@@ -224,6 +231,10 @@ class DoorDecider:
         track.granted = True
         if now - self._last_granted.get(fused.person_id, float("-inf")) < self.cooldown_s:
             return None
+        last = self._last_granted.get(fused.person_id)
+        refused = self.access.refusal(fused.person_id, now, last) if self.access is not None else None
+        if refused is not None:
+            return Decision(refused, fused.name, fused.person_id, fused.distance, track.id, index)
         self._last_granted[fused.person_id] = now
         return Decision(GRANTED, fused.name, fused.person_id, fused.distance, track.id, index)
 

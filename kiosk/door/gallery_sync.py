@@ -5,6 +5,8 @@ A thread of its own reads the gallery's version (one row, bumped by every
 enroll, rename and delete) every interval; when it moved, it loads the new
 matrix there and hands the index over. Recognition never waits for it, and
 an unreachable database only means the last gallery stays in use.
+The door's access rules (given `access`) are read in the same transaction
+and handed over with it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Callable
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
+from kiosk.door.access_rules import DoorAccess
+from kiosk.store.access_rules import load_door_rules
 from kiosk.store.gallery import gallery_version, load_matrix
 from kiosk.vision.matcher import GalleryIndex
 
@@ -26,10 +30,11 @@ CHECK_EVERY_S = 1.0  # a deletion stops being recognised everywhere within ~1 s 
 
 class GallerySync:
     def __init__(self, sessions: sessionmaker, model_name: str, on_index: Callable[[GalleryIndex], None],
-                 check_every_s: float = CHECK_EVERY_S):
+                 check_every_s: float = CHECK_EVERY_S, access: DoorAccess | None = None):
         self.sessions = sessions
         self.model_name = model_name
         self.on_index = on_index
+        self.access = access
         self.check_every_s = check_every_s
         self.version: int | None = None
         self.error: str | None = None
@@ -44,7 +49,10 @@ class GallerySync:
             # newer version at the next check, so it is loaded then, never missed.
             version = gallery_version(session)
             index = GalleryIndex(load_matrix(session, self.model_name))
+            rules = load_door_rules(session, self.access.kiosk_id) if self.access is not None else None
         self.version = version
+        if rules is not None:
+            self.access.set_rules(rules)
         return index
 
     def start(self) -> None:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from kiosk.store.access_log import GRANTED, SPOOF
+from kiosk.store.access_log import ANTI_PASSBACK, GRANTED, OUTSIDE_HOURS, SPOOF
 from kiosk.door.decisions import Decision
 from kiosk.door.log_events import events_of, greeting_text
 from kiosk.door.event_message import event_message
@@ -20,6 +20,9 @@ from kiosk.door.video import Frame
 
 NOT_RECOGNISED = "Not recognised"
 LIVE_FACE_NEEDED = "Not opened: a photo or a screen is not a visitor"
+# The access rules' refusals (kiosk.door.access_rules), to the person recognised.
+REFUSALS = {OUTSIDE_HOURS: "Sorry, {name}: this door is not open to you at this time",
+            ANTI_PASSBACK: "Sorry, {name}: you were let in a moment ago"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ def banner_text(decision: Decision, template: str) -> str:
     """The status line for a decision: the greeting for a member, a polite no otherwise."""
     if decision.type == GRANTED:
         return greeting_text(template, GRANTED, decision.name) or ""
+    if decision.type in REFUSALS:
+        return REFUSALS[decision.type].format(name=decision.name)
     return LIVE_FACE_NEEDED if decision.type == SPOOF else NOT_RECOGNISED
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kiosk.common.config import Settings
+from kiosk.door.access_rules import DoorAccess
 from kiosk.door.decisions import Decision, DoorDecider, Sighting, TrackView, iou
 from kiosk.vision.engine import Face, FaceEngine, face_quality
 from kiosk.vision.matcher import GalleryIndex, Match
@@ -45,10 +46,12 @@ class Recognizer:
     A face seen in the last frame is re-found in its neighbourhood
     (FaceDetector.detect_near) rather than by the full scale pyramid; the full
     detector still runs every ``full_detect_every`` frames to notice newcomers.
+    access: the door's access rules (None: everyone enrolled, at any time).
     """
 
     def __init__(self, engine: FaceEngine, index: GalleryIndex, settings: Settings,
-                 full_detect_every: int = 5, scores: ImpostorScores | None = None):
+                 full_detect_every: int = 5, scores: ImpostorScores | None = None,
+                 access: DoorAccess | None = None):
         self.engine = engine
         self.settings = settings
         self.scores = scores or ImpostorScores.shipped()
@@ -62,7 +65,7 @@ class Recognizer:
         # "Still the same face?" is asked at the 1:1 same-person threshold.
         same_face = thresholds_for(settings, 1, self.scores).verify
         self.decider = DoorDecider(self._match_one, same_face, settings.vote_k, settings.vote_n, settings.cooldown_s,
-                                   liveness=settings.liveness)
+                                   liveness=settings.liveness, access=access)
 
     def set_index(self, index: GalleryIndex) -> None:
         """Swap in a refreshed gallery (after an enrollment or deletion); the

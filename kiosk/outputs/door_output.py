@@ -75,6 +75,7 @@ class DoorOutput:
         self.error: str | None = broken
         self.broken = broken is not None
         self.state = CLOSED
+        self.closed_at: float | None = None  # time.monotonic() the lock last closed after an opening
         self._wake = threading.Condition()
         self._until: float | None = None     # when the current opening ends
         self._seconds = 0.0                   # the last pulse's length
@@ -157,7 +158,10 @@ class DoorOutput:
         log.error("%s", self.error)
 
     def _set_state(self, state: str) -> None:
-        changed, self.state = state != self.state, state
+        changed = state != self.state
+        if changed and state == CLOSED:
+            self.closed_at = time.monotonic()   # first: the door sensor reads state, then this
+        self.state = state
         if changed and self.on_state is not None:
             try:
                 self.on_state(state)

@@ -6,6 +6,8 @@ Topics, under kiosk/<kiosk_id>/:
   event         one JSON message per decision (kiosk.door.event_message)
   door          "open" / "closed" (retained)
   last_person   the name of the last person let in (retained)
+  lock/set      Home Assistant's lock commands: UNLOCK opens the door only with
+                mqtt.remote_unlock on (on_unlock); otherwise it is refused, in the kiosk's log
 and Home Assistant's discovery configs under <discovery_prefix>/, sent on each
 connection and again whenever Home Assistant announces itself online.
 
@@ -21,17 +23,19 @@ import logging
 import queue
 import re
 import threading
+from typing import Callable
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 
-from kiosk.store.access_log import GRANTED
+from kiosk.store.access_log import DECISIONS, GRANTED
 from kiosk.common.config import MqttSettings
 
 log = logging.getLogger("kiosk.mqtt")
 
 MAX_WAITING = 1000     # messages kept for an absent broker; beyond that new ones are dropped
 STOP_WAIT_S = 3.0      # at a clean stop, how long queued messages may take to reach the broker
+UNLOCK = b"UNLOCK"     # Home Assistant's lock: its default payload_unlock
 
 
 class MqttReporter:
@@ -41,6 +45,9 @@ class MqttReporter:
         self.kiosk_id = kiosk_id
         self.base = f"kiosk/{kiosk_id}"
         self.discovery_prefix = settings.discovery_prefix
+        self.remote_unlock = settings.remote_unlock
+        # Called (paho's thread; it must not block) for an UNLOCK with remote_unlock on.
+        self.on_unlock: Callable[[], None] | None = None
         self.door_state = "closed"
         self.connected = False
         self.refused: str | None = None   # the broker's reason, when it said no (credentials)
@@ -156,7 +163,7 @@ class MqttReporter:
         self.refused = None
         log.info("MQTT connected to %s:%s", self.host, self.port)
         self.connected = True
-        client.subscribe(f"{self.discovery_prefix}/status", qos=1)
+        client.subscribe([(f"{self.discovery_prefix}/status", 1), (self.topic("lock/set"), 1)])
         for topic, payload in [(self.topic("availability"), "online"), *self._discovery(),
                                (self.topic("door"), self.door_state)]:
             self._send(topic, payload, retain=True)
@@ -167,10 +174,24 @@ class MqttReporter:
         self.connected = False
 
     def _on_message(self, client, userdata, message) -> None:
+        if message.topic == self.topic("lock/set"):
+            self._lock_command(message)
+            return
         # Home Assistant restarted: it has forgotten the entities until told again.
         if message.topic == f"{self.discovery_prefix}/status" and message.payload == b"online":
             for topic, payload in self._discovery():
                 self._send(topic, payload, retain=True)
+
+    def _lock_command(self, message) -> None:
+        # A retained command would open the door again at every reconnection: a
+        # command is for now, from someone there now.
+        if message.retain or message.payload != UNLOCK:
+            log.warning("lock command ignored: %r%s", message.payload[:20], " (retained)" if message.retain else "")
+            return
+        if not self.remote_unlock or self.on_unlock is None:
+            log.warning("remote unlock refused: it is off (mqtt.remote_unlock in the settings)")
+            return
+        self.on_unlock()
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         with self._lock:
@@ -181,14 +202,15 @@ class MqttReporter:
 
     def _discovery(self) -> list[tuple[str, str]]:
         """Home Assistant's MQTT discovery configs: the door's events, the last
-        person let in, and the door as a binary sensor."""
+        person let in, the door as a binary sensor, and the lock (its state the
+        relay's; its unlock opens the door only with remote_unlock on)."""
         node = re.sub(r"[^a-zA-Z0-9_-]", "_", self.kiosk_id)
         device = {"identifiers": [f"door_kiosk_{node}"], "name": f"Door kiosk {self.kiosk_id}",
                   "manufacturer": "door-kiosk", "model": "Face-recognition door kiosk"}
         common = {"availability_topic": self.topic("availability"), "device": device}
         entities = {
             ("event", "access"): {
-                "name": "Access", "state_topic": self.topic("event"), "event_types": ["granted", "denied"],
+                "name": "Access", "state_topic": self.topic("event"), "event_types": list(DECISIONS),
                 # HA reads event_type; the rest of our message becomes the event's attributes.
                 "value_template": '{{ {"event_type": value_json.type, "name": value_json.name, '
                                   '"distance": value_json.distance} | tojson }}'},
@@ -197,6 +219,11 @@ class MqttReporter:
             ("binary_sensor", "door"): {
                 "name": "Door", "state_topic": self.topic("door"), "device_class": "door",
                 "payload_on": "open", "payload_off": "closed"},
+            ("lock", "lock"): {
+                "name": "Lock", "state_topic": self.topic("door"), "state_locked": "closed",
+                "state_unlocked": "open", "command_topic": self.topic("lock/set"), "payload_unlock": "UNLOCK",
+                "payload_lock": "LOCK", "retain": False,
+                "icon": "mdi:door-closed-lock" if self.remote_unlock else "mdi:lock-alert"},
         }
         return [(f"{self.discovery_prefix}/{component}/{node}/{object_id}/config",
                  json.dumps({**config, **common, "unique_id": f"door_kiosk_{node}_{object_id}",

@@ -83,7 +83,8 @@ class AccessEvent(Base):
         ForeignKey("person.id", ondelete="SET NULL"), index=True)
     # The name as it was at the door, so the log still reads after a rename.
     name: Mapped[Optional[str]] = mapped_column(String(200))
-    decision: Mapped[str] = mapped_column(String(10))  # "granted" | "denied" | "spoof"
+    # kiosk.store.access_log.DECISIONS: "granted", "denied", "spoof", "outside_hours", ...
+    decision: Mapped[str] = mapped_column(String(20))
     distance: Mapped[Optional[float]]
     snapshot: Mapped[Optional[bytes]] = mapped_column(LargeBinary)  # face crop, JPEG
     kiosk_id: Mapped[str] = mapped_column(String(100))
@@ -125,9 +126,61 @@ class GalleryState(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class AccessGroup(Base):
+    """People a door admits together, in the group's time windows (kiosk.store.access_rules)."""
+
+    __tablename__ = "access_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class PersonGroup(Base):
+    """A person's membership of a group; goes with either of them."""
+
+    __tablename__ = "person_group"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("access_group.id", ondelete="CASCADE"), primary_key=True,
+                                          index=True)
+
+
+class AccessWindow(Base):
+    """When a group may enter: on some weekdays, between two times of day (the
+    door's local time). A window whose end is before its start runs past
+    midnight into the next day (22:00-06:00). kiosk_id None: at every door."""
+
+    __tablename__ = "access_window"
+    __table_args__ = (
+        CheckConstraint("days BETWEEN 1 AND 127", name="ck_access_window_days"),
+        CheckConstraint("start_minute BETWEEN 0 AND 1439 AND end_minute BETWEEN 1 AND 1440 "
+                        "AND start_minute <> end_minute", name="ck_access_window_minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("access_group.id", ondelete="CASCADE"), index=True)
+    kiosk_id: Mapped[Optional[str]] = mapped_column(String(100))
+    days: Mapped[int]            # bit 0 Monday ... bit 6 Sunday (datetime.weekday())
+    start_minute: Mapped[int]    # minutes after midnight, 0-1439
+    end_minute: Mapped[int]      # 1-1440 (24:00), exclusive
+
+
+class DoorPolicy(Base):
+    """A door's anti-passback: no second grant to one person within this many
+    seconds. kiosk_id None: every door without a row of its own."""
+
+    __tablename__ = "door_policy"
+    __table_args__ = (CheckConstraint("anti_passback_s BETWEEN 0 AND 86400", name="ck_door_policy_anti_passback"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kiosk_id: Mapped[Optional[str]] = mapped_column(String(100), unique=True)
+    anti_passback_s: Mapped[int] = mapped_column(default=0)
+
+
 # The Alembic revision these models are (the head of kiosk/store/migrations; a test
 # keeps the two equal). A constant, so opening a database never imports Alembic.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 # Every revision of kiosk/store/migrations: they are numbered 0001, 0002, ...
 # up to SCHEMA_REVISION (a test keeps them so). A database at another
 # revision was made by a newer kiosk.

@@ -39,21 +39,26 @@ def test_online_retained_discovery_and_offline_on_a_clean_stop(broker, listener)
     reporter = MqttReporter(MqttSettings(url=broker.url), KIOSK)
     assert wait_for(lambda: reporter.connected and reporter.error is None)
     assert wait_for(lambda: listener.payloads(f"kiosk/{KIOSK}/availability") == [b"online"])
-    assert wait_for(lambda: len([t for _, t, _, _ in listener.messages if t.endswith("/config")]) == 3)
+    assert wait_for(lambda: len([t for _, t, _, _ in listener.messages if t.endswith("/config")]) == 4)
     configs = {t: json.loads(p) for _, t, p, _ in listener.messages if t.endswith("/config")}
     assert set(configs) == {f"homeassistant/{c}/door-7/{o}/config"
-                            for c, o in [("event", "access"), ("sensor", "last_person"), ("binary_sensor", "door")]}
+                            for c, o in [("event", "access"), ("sensor", "last_person"), ("binary_sensor", "door"),
+                                         ("lock", "lock")]}
     door = configs["homeassistant/binary_sensor/door-7/door/config"]
     assert (door["state_topic"], door["payload_on"], door["payload_off"], door["device_class"]) == \
         (f"kiosk/{KIOSK}/door", "open", "closed", "door")
     assert all(c["availability_topic"] == f"kiosk/{KIOSK}/availability" for c in configs.values())
-    assert len({c["unique_id"] for c in configs.values()}) == 3
+    assert len({c["unique_id"] for c in configs.values()}) == 4
+    lock = configs["homeassistant/lock/door-7/lock/config"]   # its state the relay's, remote unlock off
+    assert (lock["state_topic"], lock["state_locked"], lock["state_unlocked"], lock["command_topic"]) == \
+        (f"kiosk/{KIOSK}/door", "closed", "open", f"kiosk/{KIOSK}/lock/set")
+    assert lock["icon"] == "mdi:lock-alert"
     assert listener.payloads(f"kiosk/{KIOSK}/door") == [b"closed"]
     reporter.close()
     assert wait_for(lambda: listener.payloads(f"kiosk/{KIOSK}/availability") == [b"online", b"offline"])
     # Retained: a client that comes later learns the kiosk is offline and the HA entities.
     late = Listener(broker.url, [f"kiosk/{KIOSK}/availability", "homeassistant/#"])
-    assert wait_for(lambda: len(late.messages) == 4)
+    assert wait_for(lambda: len(late.messages) == 5)
     assert late.payloads(f"kiosk/{KIOSK}/availability") == [b"offline"] and all(r for *_, r in late.messages)
     late.close()
 
@@ -80,10 +85,10 @@ def test_each_decision_is_one_json_event_and_a_grant_names_the_last_person(broke
 def test_discovery_is_sent_again_when_home_assistant_comes_online(broker, listener):
     reporter = MqttReporter(MqttSettings(url=broker.url), KIOSK)
     configs = lambda: [m for m in listener.messages if m[1].endswith("/config")]
-    assert wait_for(lambda: len(configs()) == 3)
+    assert wait_for(lambda: len(configs()) == 4)
     ha = Listener(broker.url, ["homeassistant/status"])
     ha.client.publish("homeassistant/status", "online", qos=1)
-    assert wait_for(lambda: len(configs()) == 6)
+    assert wait_for(lambda: len(configs()) == 8)
     ha.close()
     reporter.close()
 

@@ -104,7 +104,7 @@ def v1_gallery(any_db_url, tmp_path):
 def test_a_gallery_at_0001_is_refused_then_upgraded_without_losing_a_row(v1_gallery, kiosk):
     url, before, revision = v1_gallery
     assert {name: len(r) for name, r in before.items()} == V1_COUNTS
-    needs = f"gallery database at revision {revision}, this kiosk needs 0002: run `kiosk db upgrade`"
+    needs = f"gallery database at revision {revision}, this kiosk needs 0003: run `kiosk db upgrade`"
     with pytest.raises(DatabaseOutdated, match=needs):
         open_database(url)
     code, _, err = kiosk(url, "people")
@@ -113,7 +113,7 @@ def test_a_gallery_at_0001_is_refused_then_upgraded_without_losing_a_row(v1_gall
     code, out, _ = kiosk(url, "db", "upgrade")
     assert code == 0
     stamped = ["stamped 0001: a gallery made before migrations"] if url.startswith("sqlite") else []
-    assert out.splitlines() == stamped + ["upgraded 0001 to 0002"]
+    assert out.splitlines() == stamped + ["upgraded 0001 to 0003"]
     after = rows(url)
     assert after == before
     event, secret = after["access_event"][0], after["admin_secret"][0]
@@ -131,7 +131,7 @@ def test_a_gallery_at_0001_is_refused_then_upgraded_without_losing_a_row(v1_gall
     with sessions.begin() as s:   # the upgraded gallery takes writes: ids go on from the old rows
         person = add_samples(s, "Grace", [NewSample(matrix.embeddings[0], b"\xff\xd8", 0.9)], "facenet-keras-tflite")
         assert person.id == 4 and gallery_version(s) == 1
-    assert kiosk(url, "db", "upgrade")[1] == "already at 0002, the newest\n"
+    assert kiosk(url, "db", "upgrade")[1] == "already at 0003, the newest\n"
 
 
 def test_upgrading_a_sqlite_file_keeps_its_integrity_and_adds_the_new_indexes(tmp_path, kiosk):
@@ -150,20 +150,20 @@ def test_db_current_prints_the_revision(any_db_url, kiosk):
     assert kiosk(any_db_url, "db", "current")[1] == "none (an empty database)\n"
     open_database(any_db_url)
     assert kiosk(any_db_url, "db", "current")[1] == f"{migrations.head()}\n"
-    assert kiosk(any_db_url, "--json", "db", "current")[1] == '{"revision": "0002", "head": "0002"}\n'
+    assert kiosk(any_db_url, "--json", "db", "current")[1] == '{"revision": "0003", "head": "0003"}\n'
 
 
 def test_db_current_names_an_outdated_gallery(tmp_path, kiosk):
     url = sqlite_v1(tmp_path / "gallery.db")
     code, out, _ = kiosk(url, "db", "current")
     assert code == 0
-    assert out == "0001 (made before migrations); this kiosk needs 0002: run `kiosk db upgrade`\n"
+    assert out == "0001 (made before migrations); this kiosk needs 0003: run `kiosk db upgrade`\n"
 
 
 def test_the_models_revision_is_the_migrations_head():
     script = migrations.script_directory()
     assert script.get_heads() == [SCHEMA_REVISION]
-    assert [s.revision for s in script.walk_revisions()] == ["0002", "0001"]
+    assert [s.revision for s in script.walk_revisions()] == ["0003", "0002", "0001"]
 
 
 def test_the_revisions_are_numbered_as_the_kiosk_knows_them():
@@ -189,7 +189,7 @@ def test_opening_a_new_gallery_needs_no_alembic(tmp_path):
 def test_the_migrations_make_exactly_the_models_schema(any_db_url, kiosk):
     """Autogenerate finds nothing to do: a model changed without a migration fails here."""
     code, out, _ = kiosk(any_db_url, "db", "upgrade")
-    assert code == 0 and out == "created the gallery schema at 0002\n"
+    assert code == 0 and out == "created the gallery schema at 0003\n"
     engine = engine_for(any_db_url)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
@@ -254,8 +254,40 @@ def test_migrations_go_down_and_up_again(any_db_url):
     assert migrations.current(any_db_url) == "0001"
     command.downgrade(config, "base")
     assert set(schema(any_db_url)) == {"alembic_version"}
-    assert migrations.upgrade(any_db_url).after == "0002"
+    assert migrations.upgrade(any_db_url).after == "0003"
     open_database(any_db_url)
+
+
+def test_0003_goes_down_and_up_keeping_the_log(any_db_url):
+    """Down to 0002 the access rules' tables go, and the decisions 0002 cannot
+    hold become what they are to it; up again, the rules' tables come back empty."""
+    from kiosk.store.access_log import NewEvent, append_event
+    from kiosk.store.access_rules import add_window, create_group, list_groups, set_member
+    sessions = open_database(any_db_url)
+    with sessions.begin() as s:
+        add_samples(s, "Ada", [NewSample(np.ones(128, np.float32), b"\xff\xd8", 0.9)], "m")
+        create_group(s, "staff")
+        set_member(s, "Ada", "staff", True)
+        add_window(s, "staff", 0b11111, 7 * 60, 19 * 60)
+        for decision in ["granted", "outside_hours", "anti_passback", "door_forced", "door_held", "remote_unlock"]:
+            append_event(s, NewEvent(decision, None, "Ada", None, None, "door-1"))
+    engine_of(sessions).dispose()
+    config = migrations.alembic_config(url=any_db_url)
+    command.downgrade(config, "0002")
+    tables = set(schema(any_db_url))
+    assert not tables & {"access_group", "person_group", "access_window", "door_policy"}
+    engine = engine_for(any_db_url)
+    with engine.connect() as conn:
+        decisions = conn.execute(text("SELECT decision FROM access_event ORDER BY id")).scalars().all()
+        assert decisions == ["granted", "denied", "denied", "forced", "door_held", "remote"]
+        if conn.dialect.name == "postgresql":   # 0002's column holds 10 characters again
+            with pytest.raises(Exception, match="too long"):
+                conn.execute(text("UPDATE access_event SET decision = 'outside_hours'"))
+    engine.dispose()
+    assert migrations.upgrade(any_db_url).after == "0003"
+    with open_database(any_db_url).begin() as s:
+        assert list_groups(s) == []
+        assert append_event(s, NewEvent("outside_hours", None, "Ada", None, None, "door-1")).id == 7
 
 
 def test_a_gallery_newer_than_this_kiosk_is_refused(any_db_url, kiosk):
@@ -308,7 +340,7 @@ def test_doors_opening_a_new_database_at_once_create_it_once(any_db_url):
     assert errors == []
     engine = engine_for(any_db_url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).all() == [("0002",)]
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).all() == [("0003",)]
         assert conn.execute(text("SELECT id, version FROM gallery_state")).all() == [(1, 0)]
     engine.dispose()
 
@@ -326,7 +358,7 @@ def test_plain_postgresql_urls_mean_psycopg(pg_url):
     assert plain.startswith("postgresql://")
     with open_database(plain).begin() as s:
         add_samples(s, "Ada", [NewSample(np.ones(128, np.float32), b"\xff\xd8", 0.9)], "m")
-    assert migrations.current(plain) == "0002"
+    assert migrations.current(plain) == "0003"
 
 
 def test_postgresql_tests_fail_without_a_server_unless_skipped_on_purpose():

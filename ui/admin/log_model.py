@@ -11,13 +11,16 @@ from PySide6.QtGui import QColor, QPixmap
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from kiosk.store.access_log import DENIED, GRANTED, SPOOF, EventPager, LogFilter, count_events, local_time
+from kiosk.store.access_log import (ANTI_PASSBACK, DENIED, DOOR_FORCED, DOOR_HELD, GRANTED, OUTSIDE_HOURS,
+                                    REMOTE_UNLOCK, SPOOF, EventPager, LogFilter, count_events, local_time)
 from kiosk.store.db import AccessEvent
 from ui.frames import jpeg_pixmap
 
 THUMBNAIL_HEIGHT = 48  # px; the tab sizes its rows to fit
 
-DECISION_COLOURS = {GRANTED: QColor("#1b7f3b"), DENIED: QColor("#c62828"), SPOOF: QColor("#8a2be2")}
+DECISION_COLOURS = {GRANTED: QColor("#1b7f3b"), DENIED: QColor("#c62828"), SPOOF: QColor("#8a2be2"),
+                    OUTSIDE_HOURS: QColor("#b35c00"), ANTI_PASSBACK: QColor("#b35c00"),
+                    DOOR_HELD: QColor("#c62828"), DOOR_FORCED: QColor("#c62828"), REMOTE_UNLOCK: QColor("#1b7f3b")}
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from kiosk.store.access_log import DENIED, GRANTED, SPOOF, LogFilter, all_events, write_csv
+from kiosk.store.access_log import (ANTI_PASSBACK, DENIED, DOOR_FORCED, DOOR_HELD, GRANTED, OUTSIDE_HOURS,
+                                    REMOTE_UNLOCK, SPOOF, LogFilter, all_events, write_csv)
 from kiosk.common.files import write_atomically
 from ui.admin.log_model import THUMBNAIL_HEIGHT, Column, LogTableModel
 
@@ -73,7 +74,9 @@ class LogTab(QWidget):
         self.name_edit = QLineEdit(self, placeholderText="Name contains…", clearButtonEnabled=True)
         self.decision_box = QComboBox(self)
         for label, value in (("any decision", None), ("granted", GRANTED), ("denied", DENIED),
-                             ("spoof (photo or screen)", SPOOF)):
+                             ("spoof (photo or screen)", SPOOF), ("outside hours", OUTSIDE_HOURS),
+                             ("anti-passback", ANTI_PASSBACK), ("door held open", DOOR_HELD),
+                             ("door forced", DOOR_FORCED), ("remote unlock", REMOTE_UNLOCK)):
             self.decision_box.addItem(label, value)
         today = QDate.currentDate()
         self.since_check, self.since_edit = QCheckBox("From", self), QDateEdit(today, self)

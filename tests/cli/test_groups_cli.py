@@ -1,0 +1,73 @@
+"""`kiosk groups ...` and `kiosk people join|leave --group` on a real SQLite gallery."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from sqlalchemy import select
+
+from kiosk.cli.parser import LOG_DECISIONS
+from kiosk.store.access_log import DECISIONS
+from kiosk.store.db import AdminAction, open_database
+from kiosk.store.gallery import NewSample, add_samples
+
+
+def enrolled(db_url, *names) -> None:
+    with open_database(db_url).begin() as s:
+        for seed, name in enumerate(names):
+            v = np.random.default_rng(seed).normal(size=128).astype(np.float32)
+            add_samples(s, name, [NewSample(v / np.linalg.norm(v), b"\xff\xd8", 1.0)], "m")
+
+
+def ok(result) -> dict:
+    code, out, err = result
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_groups_windows_members_and_anti_passback_from_the_command_line(kiosk, db_url):
+    enrolled(db_url, "Ada", "Zoë")
+    assert ok(kiosk("groups"))["this_door"] == {"kiosk_id": "door-1", "restricted": False, "anti_passback_s": 0}
+    assert ok(kiosk("groups", "create", "staff"))["created"] == "staff"
+    window = ok(kiosk("groups", "allow", "staff", "--days", "mon-fri", "--hours", "07:00-19:00"))
+    assert window["window"] == "Mon-Fri 07:00-19:00 (every door)"
+    ok(kiosk("groups", "allow", "staff", "--days", "sat", "--hours", "22:00-06:00", "--door", "back-door"))
+    joined = ok(kiosk("people", "join", "Zoë", "--group", "staff"))
+    assert (joined["changed"], joined["groups"]) == (["staff"], ["staff"])
+    assert ok(kiosk("people", "join", "Zoë", "--group", "staff"))["changed"] == []
+    ok(kiosk("groups", "anti-passback", "300"))
+    listed = ok(kiosk("groups", "list"))
+    assert listed["groups"] == [{"name": "staff", "members": ["Zoë"],
+                                 "windows": ["Mon-Fri 07:00-19:00 (every door)", "Sat 22:00-06:00 (back-door)"]}]
+    assert listed["anti_passback_s"] == {"*": 300}
+    assert listed["this_door"] == {"kiosk_id": "door-1", "restricted": True, "anti_passback_s": 300}
+    assert ok(kiosk("people", "leave", "Zoë", "--group", "staff"))["groups"] == []
+    assert ok(kiosk("groups", "revoke", "staff", "--door", "back-door"))["removed"] == 1
+    assert ok(kiosk("groups", "delete", "staff")) | {"gallery": None} == \
+        {"gallery": None, "deleted": "staff", "members": 0, "windows": 1}
+    with open_database(db_url).begin() as s:
+        audit = [(a.action, a.detail) for a in s.scalars(select(AdminAction).order_by(AdminAction.id))]
+    assert audit[:3] == [("groups create", "created group staff"),
+                         ("groups allow", "staff may enter Mon-Fri 07:00-19:00 (every door)"),
+                         ("groups allow", "staff may enter Sat 22:00-06:00 (back-door)")]
+    assert ("people join", "Zoë joined staff") in audit and len(audit) == 8   # the no-op join is not recorded
+
+
+def test_bad_rules_are_one_line_and_exit_1(kiosk, db_url):
+    enrolled(db_url, "Ada")
+    kiosk("groups", "create", "staff")
+    for args, says in [(("groups", "allow", "staff", "--days", "weekdays", "--hours", "07:00-19:00"),
+                        "'weekdays' is not days like mon-fri"),
+                       (("groups", "allow", "staff", "--days", "mon", "--hours", "7-19"), "not a time of day"),
+                       (("groups", "allow", "cleaners", "--days", "mon", "--hours", "07:00-09:00"),
+                        "no group named 'cleaners'"),
+                       (("groups", "create", "staff"), "exists already"),
+                       (("people", "join", "Eve", "--group", "staff"), "no enrolled person named 'Eve'"),
+                       (("groups", "anti-passback", "100000"), "0 (off) to 86400 seconds")]:
+        code, out, err = kiosk(*args)
+        assert (code, out, err.count("\n")) == (1, "", 1) and says in err, (args, err)
+
+
+def test_the_log_command_knows_every_decision():
+    assert LOG_DECISIONS == DECISIONS

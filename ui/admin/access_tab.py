@@ -1,0 +1,261 @@
+"""The admin panel's access rules: groups, who is in them, when each may enter,
+and this door's anti-passback (kiosk.store.access_rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk.store import access_rules as rules
+from kiosk.store import admin_auth
+from kiosk.store.gallery import GalleryError, list_people
+
+T = TypeVar("T")
+
+
+def ask_group_name(parent: QWidget) -> str | None:
+    name, ok = QInputDialog.getText(parent, "New group", "Name of the new group:")
+    return name if ok else None
+
+
+def confirm_delete_group(parent: QWidget, name: str) -> bool:
+    answer = QMessageBox.question(
+        parent, "Delete group", f"Delete the group {name} with its windows? Its people stay enrolled.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class AccessTab(QWidget):
+    """Each change is written with its audit line in one transaction, then
+    gallery_changed is emitted (the door reloads its rules with the gallery);
+    a refusal shows in `message`. `ask_group_name` and `confirm_delete_group`
+    are the dialogs the buttons open (replaceable)."""
+
+    gallery_changed = Signal()
+
+    def __init__(self, sessions: sessionmaker, kiosk_id: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._sessions, self._kiosk_id = sessions, kiosk_id
+        self.ask_group_name: Callable[[QWidget], str | None] = ask_group_name
+        self.confirm_delete_group: Callable[[QWidget, str], bool] = confirm_delete_group
+        self.groups = QListWidget(self)
+        self.members = QListWidget(self)      # everyone enrolled, checked when in the selected group
+        self.windows = QListWidget(self)      # the selected group's windows
+        self.new_button = QPushButton("New group…", self, clicked=self._new_clicked)
+        self.delete_button = QPushButton("Delete group…", self, clicked=self._delete_clicked)
+        self.day_boxes = [QCheckBox(day.title(), self, checked=i < 5) for i, day in enumerate(rules.DAY_NAMES)]
+        self.hours_edit = QLineEdit("07:00-19:00", self)
+        self.door_edit = QLineEdit(self, placeholderText="every door")
+        self.add_window_button = QPushButton("Add window", self, clicked=self._add_window_clicked)
+        self.remove_window_button = QPushButton("Remove window", self, clicked=self._remove_window_clicked)
+        self.anti_passback = QSpinBox(self, suffix=" s", specialValueText="off")
+        self.anti_passback.setRange(0, rules.MAX_ANTI_PASSBACK_S)
+        self.anti_passback_button = QPushButton("Apply", self, clicked=lambda: self.set_anti_passback(
+            self.anti_passback.value()))
+        self.door_status = QLabel(self, wordWrap=True)
+        self.message = QLabel(self, wordWrap=True)
+        self.message.setStyleSheet("color: #c00")
+        self._layout()
+        self.groups.currentItemChanged.connect(lambda *_: self._show_group())
+        self.members.itemChanged.connect(self._member_toggled)
+        self.refresh()
+
+    def _layout(self) -> None:
+        lists = QGridLayout()
+        for column, (title, widget) in enumerate([("Groups", self.groups), ("Members", self.members),
+                                                  ("Windows (this machine's local time)", self.windows)]):
+            lists.addWidget(QLabel(title, self), 0, column)
+            lists.addWidget(widget, 1, column)
+        group_buttons = QHBoxLayout()
+        for button in (self.new_button, self.delete_button):
+            group_buttons.addWidget(button)
+        lists.addLayout(group_buttons, 2, 0)
+        window_form = QHBoxLayout()
+        for widget in [*self.day_boxes, QLabel("hours", self), self.hours_edit, QLabel("door", self),
+                       self.door_edit, self.add_window_button, self.remove_window_button]:
+            window_form.addWidget(widget)
+        passback = QHBoxLayout()
+        passback.addWidget(QLabel(f"Anti-passback at this door ({self._kiosk_id}): no second grant to one "
+                                  "person within", self))
+        passback.addWidget(self.anti_passback)
+        passback.addWidget(self.anti_passback_button)
+        passback.addStretch()
+        layout = QVBoxLayout(self)
+        layout.addLayout(lists, 1)
+        layout.addLayout(window_form)
+        layout.addLayout(passback)
+        layout.addWidget(self.door_status)
+        layout.addWidget(self.message)
+
+    # ---- reading ------------------------------------------------------------------
+
+    def refresh(self, select_group: str | None = None) -> None:
+        selected = select_group or self.selected_group()
+        try:
+            with self._sessions.begin() as session:
+                self._summaries = {g.name: g for g in rules.list_groups(session)}
+                self._people = [p.name for p in list_people(session)]
+                here = rules.load_door_rules(session, self._kiosk_id)
+        except OperationalError as exc:
+            self.message.setText(f"cannot read the gallery ({exc.orig})")
+            return
+        self.groups.blockSignals(True)
+        self.groups.clear()
+        for name in self._summaries:
+            item = QListWidgetItem(name, self.groups)
+            if name == selected:
+                self.groups.setCurrentItem(item)
+        self.groups.blockSignals(False)
+        self.anti_passback.setValue(here.anti_passback_s)
+        self.door_status.setText(
+            f"This door ({self._kiosk_id}) admits only the members of a group whose window is open now."
+            if here.restricted else
+            f"No window applies at this door ({self._kiosk_id}): everyone enrolled is admitted at any time.")
+        self._show_group()
+
+    def group_names(self) -> list[str]:
+        return [self.groups.item(i).text() for i in range(self.groups.count())]
+
+    def selected_group(self) -> str | None:
+        item = self.groups.currentItem()
+        return item.text() if item else None
+
+    def member_names(self) -> list[str]:
+        """The people checked as members of the selected group."""
+        return [self.members.item(i).text() for i in range(self.members.count())
+                if self.members.item(i).checkState() == Qt.CheckState.Checked]
+
+    def window_texts(self) -> list[str]:
+        return [self.windows.item(i).text() for i in range(self.windows.count())]
+
+    def _show_group(self) -> None:
+        summary = self._summaries.get(self.selected_group() or "")
+        self.members.blockSignals(True)
+        self.members.clear()
+        self.windows.clear()
+        if summary is not None:
+            for person in self._people:
+                item = QListWidgetItem(person, self.members)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked if person in summary.members else Qt.CheckState.Unchecked)
+            for window in summary.windows:
+                item = QListWidgetItem(window.describe(), self.windows)
+                item.setData(Qt.ItemDataRole.UserRole, window.id)
+        self.members.blockSignals(False)
+        for widget in (self.delete_button, self.add_window_button, self.remove_window_button, self.members):
+            widget.setEnabled(summary is not None)
+
+    # ---- writing ------------------------------------------------------------------
+
+    def create_group(self, name: str) -> bool:
+        ok, made = self._change("groups create", lambda s: rules.create_group(s, name).name,
+                                lambda done: f"created group {done}")
+        if ok:
+            self._changed(made)
+        return ok
+
+    def delete_group(self, name: str) -> bool:
+        ok, _ = self._change("groups delete", lambda s: rules.delete_group(s, name),
+                             lambda g: f"deleted group {g.name} ({len(g.members)} member(s), "
+                                       f"{len(g.windows)} window(s))")
+        if ok:
+            self._changed()
+        return ok
+
+    def set_member(self, person: str, group: str, member: bool) -> bool:
+        """True when it changed; a refusal puts the tick back as it was."""
+        verb = "joined" if member else "left"
+        ok, changed = self._change(f"people {'join' if member else 'leave'}",
+                                   lambda s: rules.set_member(s, person, group, member),
+                                   lambda changed: f"{person} {verb} {group}" if changed else None)
+        if ok and changed:
+            self._changed(group)
+        elif not ok:
+            self.refresh(group)
+        return bool(ok and changed)
+
+    def add_window(self, days: int, hours: str, door: str = "") -> bool:
+        """A window for the selected group (door "": every door)."""
+        group = self.selected_group()
+
+        def write(session: Session):
+            return rules.add_window(session, group, days, *rules.parse_hours(hours), kiosk_id=door.strip() or None)
+        ok, _ = self._change("groups allow", write, lambda w: f"{w.group} may enter {w.describe()}")
+        if ok:
+            self._changed(group)
+        return ok
+
+    def remove_window(self, window_id: int) -> bool:
+        group = self.selected_group()
+        ok, _ = self._change("groups revoke", lambda s: rules.remove_windows(s, group, window_id=window_id),
+                             lambda n: f"removed {n} window(s) of {group}")
+        if ok:
+            self._changed(group)
+        return ok
+
+    def set_anti_passback(self, seconds: int) -> bool:
+        """This door's anti-passback (0: off)."""
+        ok, _ = self._change("groups anti-passback", lambda s: rules.set_anti_passback(s, seconds, self._kiosk_id),
+                             lambda _: f"anti-passback at {self._kiosk_id}: {f'{seconds} s' if seconds else 'off'}")
+        if ok:
+            self._changed(self.selected_group())
+        return ok
+
+    def _change(self, action: str, write: Callable[[Session], T],
+                detail: Callable[[T], str | None]) -> tuple[bool, T | None]:
+        """write(session), with detail(its result) in the audit trail (None: no
+        line), in one transaction: (True, the result) once committed, (False,
+        None) when refused, said in message."""
+        try:
+            with self._sessions.begin() as session:
+                done = write(session)
+                line = detail(done)
+                if line is not None:
+                    admin_auth.record_action(session, self._kiosk_id, action, line)
+        except GalleryError as exc:
+            self.message.setText(str(exc))
+            return False, None
+        except OperationalError as exc:  # locked or full database: the kiosk stays up
+            self.message.setText(f"the gallery database refused the change ({exc.orig})")
+            return False, None
+        self.message.clear()
+        return True, done
+
+    def _changed(self, select_group: str | None = None) -> None:
+        self.refresh(select_group)
+        self.gallery_changed.emit()
+
+    # ---- the buttons ----------------------------------------------------------------
+
+    def _new_clicked(self) -> None:
+        name = self.ask_group_name(self)
+        if name:
+            self.create_group(name)
+
+    def _delete_clicked(self) -> None:
+        name = self.selected_group()
+        if name and self.confirm_delete_group(self, name):
+            self.delete_group(name)
+
+    def _member_toggled(self, item: QListWidgetItem) -> None:
+        group = self.selected_group()
+        if group:
+            self.set_member(item.text(), group, item.checkState() == Qt.CheckState.Checked)
+
+    def _add_window_clicked(self) -> None:
+        days = sum(1 << i for i, box in enumerate(self.day_boxes) if box.isChecked())
+        if not days:
+            self.message.setText("tick at least one day for the window")
+            return
+        self.add_window(days, self.hours_edit.text(), self.door_edit.text())
+
+    def _remove_window_clicked(self) -> None:
+        item = self.windows.currentItem()
+        if item is not None:
+            self.remove_window(item.data(Qt.ItemDataRole.UserRole))
