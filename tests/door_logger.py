@@ -106,7 +106,7 @@ def steady(db_url: str, kiosk_id: str, spool_path: str, rate: float, run: str) -
             time.sleep(0.1)
     writer.close()
     spool = EventSpool(Path(spool_path))
-    say(done=number, pending=len(writer.writer.pending), error=writer.writer.error,
+    say(done=number, pending=len(writer.writer.pending), error=None if writer.writer.error is None else str(writer.writer.error),
         spooled=[e.name for e in spool.load()], spool_left=spool.path.exists())
 
 

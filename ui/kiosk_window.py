@@ -1,5 +1,6 @@
 """The window at the door: live picture, face frames, status banner, and the way
-into the admin panel. It draws; the workers capture and recognise."""
+into the admin panel. It draws; the running door (kiosk.door.runtime) captures
+and recognises, in its own threads."""
 
 from __future__ import annotations
 
@@ -13,27 +14,21 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMessageBox, QToolButton, QVBoxLayout, QWidget
 from sqlalchemy.exc import SQLAlchemyError
 
-from kiosk.store.access_log import GRANTED
-from kiosk.door.liveness import OFF
 from kiosk.common.config import Settings
+from kiosk.common.trouble import Trouble
 from kiosk.context import KioskContext
-from kiosk.door.loop import DoorLoop, DoorUpdate
-from kiosk.door.stats import DoorStats
-from kiosk.store.event_spool import EventSpool
-from kiosk.store.event_writer import BackgroundWriter, EventWriter
-from kiosk.door.feed import LatestFrame, SourceDown, SourceEnded, camera_feed
-from kiosk.door.door_watch import DoorWatch
-from kiosk.door.gallery_sync import GallerySync
-from kiosk.vision.matcher import GalleryIndex
-from kiosk.outputs.mqtt_reporter import MqttReporter
-from kiosk.outputs import DoorOutput, open_output
-from kiosk.door.recognizer import Recognizer
+from kiosk.door.feed import SourceDown, SourceEnded
+from kiosk.door.liveness import OFF
+from kiosk.door.runtime import DoorRuntime, DoorUpdate
 from kiosk.door.speech import Speaker
+from kiosk.door.stats import DoorStats
 from kiosk.door.video import Frame, VideoSource
 from kiosk.door.watchdog import sd_notify, watchdog_interval_s
+from kiosk.store.event_spool import EventSpool
+from kiosk.store.event_writer import BackgroundWriter, EventWriter
 from ui.frames import to_qimage
 from ui.video_view import GREEN, GREY, RED, FaceMark, VideoView
-from ui.workers import CaptureWorker, RecognitionWorker, start_in_thread
+from ui.workers import FeedRelay, RecognitionWorker, start_in_thread
 
 IDLE_TEXT = "Please look at the camera"
 CAMERA_DOWN_TEXT = "Camera unavailable — retrying"
@@ -46,11 +41,12 @@ BANNER_STYLES = {
     "granted": "background:#1a7f37; color:white;",
     "denied": "background:#cf222e; color:white;",
     "camera": "background:#9a6700; color:white;",
+    "asking": "background:#0969da; color:white;",   # the door asks the visitor to do something
 }
 
 
 class KioskWindow(QWidget):
-    """Construct, then start(). Closing stops both workers and the speaker."""
+    """Construct, then start(). Closing stops the door (its threads, the lock, the broker)."""
 
     banner_changed = Signal(str, str)   # kind, text: for tests and the --report
 
@@ -58,9 +54,8 @@ class KioskWindow(QWidget):
                  show_stats: bool = False, stats_window_s: float = 10.0,
                  open_source: Callable = VideoSource, config_path: Path | None = None):
         super().__init__()
-        self.ctx = ctx
+        self.ctx = ctx   # ctx.settings: the settings in force, as the admin panel saved them
         self.config_path = config_path
-        self.settings: Settings = ctx.settings
         self.speaker = speaker
         self.stats = DoorStats(window_s=stats_window_s)
         self.setWindowTitle("Door kiosk")
@@ -89,7 +84,7 @@ class KioskWindow(QWidget):
         self.liveness_status = QLabel(LIVENESS_OFF_TEXT, self.view)
         self.liveness_status.setStyleSheet("background:#9a6700; color:white; padding:4px;")
         self.liveness_status.adjustSize()
-        self.liveness_status.setVisible(self.settings.liveness == OFF)
+        self.liveness_status.setVisible(ctx.settings.liveness == OFF)
         self.admin_button = QToolButton(self.view)
         self.admin_button.setText("⚙")
         self.admin_button.setToolTip("Admin panel (Ctrl+Shift+A)")
@@ -113,72 +108,39 @@ class KioskWindow(QWidget):
         self._watchdog_timer = QTimer(self, interval=int(1000 * (self._watchdog_s or 0) / 2))
         self._watchdog_timer.timeout.connect(self._ping_watchdog)
 
-        self.mailbox = LatestFrame()
-        self.capture = CaptureWorker(lambda stop: camera_feed(source, stop, loop_files, open_source),
-                                     self.mailbox)
+        self.feed = FeedRelay(self)
         # The gallery in memory follows changes made anywhere (admin panel,
-        # another door, the command line) through its own thread.
-        self.sync = GallerySync(ctx.sessions, ctx.engine.model_name, on_index=self._gallery_changed,
-                                access=ctx.door_access)
-        self._index = self.sync.load()
-        self.log_writer = BackgroundWriter(EventWriter(ctx.sessions, EventSpool(ctx.spool_path)),
-                                           ctx.settings.snapshot_retention_days)
-        self.output, self.reporter = self._open_outputs(self.settings)
-        self.watch: DoorWatch | None = None   # the door sensor and remote unlock (kiosk.door.door_watch)
-        self._rewatch(self.settings)
-        self.recognition = RecognitionWorker(self._door(self.settings), self.mailbox)
-        self.capture.frame.connect(self._on_frame)
-        self.capture.status.connect(self._on_source_status)
+        # another door, the command line): the door's gallery sync.
+        writer = BackgroundWriter(EventWriter(ctx.sessions, EventSpool(ctx.spool_path)),
+                                  ctx.settings.snapshot_retention_days)
+        self.door = DoorRuntime(ctx.engine, ctx.settings, writer, speaker, sessions=ctx.sessions,
+                                scores=ctx.impostor_scores, access=ctx.door_access, source=source,
+                                loop_files=loop_files,
+                                open_source=open_source, on_feed=self.feed.offer)
+        self.recognition = RecognitionWorker(self.door)
+        self.feed.frame.connect(self._on_frame)
+        self.feed.status.connect(self._on_source_status)
         self.recognition.update.connect(self._on_update)
         self.admin_panel = None
 
     def start(self) -> None:
-        self._threads = [start_in_thread(self.recognition, "kiosk-recognition"),
-                         start_in_thread(self.capture, "kiosk-capture")]
-        self.sync.start()
+        self._threads = [start_in_thread(self.recognition, "kiosk-recognition")]
+        self.door.start()
         if self._show_stats_overlay:
             self._stats_timer.start()
         if self._watchdog_s:
             self._watchdog_timer.start()
         sd_notify("READY=1")
 
-    def _door(self, settings: Settings) -> DoorLoop:
-        recognizer = Recognizer(self.ctx.engine, self._index, settings, scores=self.ctx.impostor_scores,
-                                access=self.ctx.door_access)
-        return DoorLoop(recognizer, self.log_writer, self.speaker.say, settings.greeting, settings.kiosk_id,
-                        output=self.output, reporter=self.reporter)
-
-    @staticmethod
-    def _open_outputs(settings: Settings) -> tuple[DoorOutput, MqttReporter | None]:
-        """The lock (forced closed) and the broker, if configured; the door's states go to both."""
-        reporter = MqttReporter(settings.mqtt, settings.kiosk_id) if settings.mqtt else None
-        output = open_output(settings.door, reporter.door if reporter else None, settings.mqtt, settings.kiosk_id)
-        return output, reporter
-
-    def _close_outputs(self, output: DoorOutput, reporter: MqttReporter | None) -> None:
-        output.close()   # the lock first: "closed" still reaches the broker
-        if reporter is not None:
-            reporter.close()
-
-    def _rewatch(self, settings: Settings | None) -> None:
-        """The door sensor and remote unlock for the current output (None: none)."""
-        if self.watch is not None:
-            self.watch.close()
-        self.watch = DoorWatch(settings, self.output, self.log_writer, self.reporter) if settings else None
-
     def _ping_watchdog(self) -> None:
-        if time.monotonic() - self.recognition.alive_at < self._watchdog_s:
+        if time.monotonic() - self.door.alive_at < self._watchdog_s:
             sd_notify("WATCHDOG=1")
-
-    def _gallery_changed(self, index: GalleryIndex) -> None:
-        self._index = index  # (the sync thread) for a door rebuilt after a settings change
-        self.recognition.set_index(index)
 
     # ---- what the workers report -------------------------------------------------
 
     def _on_frame(self, frame: Frame) -> None:
         self.view.show_image(to_qimage(frame.rgb))
-        self.capture.frame_drawn()
+        self.feed.frame_drawn()
         self.stats.frame_drawn()
         if self._camera_down:
             self._camera_down = False
@@ -190,15 +152,18 @@ class KioskWindow(QWidget):
 
     def _on_update(self, update: DoorUpdate) -> None:
         self.stats.frame_examined(time.monotonic(), update.recognised, update.times, update.greet_latency_s)
-        self._show_status([update.log_error, update.door_error, update.report_error])
+        self._show_status(update.troubles)
         if update.recognised:
             self._marks_time = time.monotonic()
             self.view.show_marks([FaceMark(f.face.box, f.match.name or "", GREEN if f.match.name else GREY)
                                   for f in update.faces])
-        for decision, text in zip(update.decisions, update.greetings):
-            self._set_banner("granted" if decision.type == GRANTED else "denied", text)
-            if decision.type != GRANTED:
-                self.view.show_marks([FaceMark(update.faces[decision.face_index].face.box, "", RED)])
+        if update.prompt and not update.announcements and self.banner.text() != update.prompt:
+            self._set_banner("asking", update.prompt)   # the liveness challenge: "Please turn your head..."
+            self._banner_timer.start()
+        for announcement in update.announcements:
+            self._set_banner("granted" if announcement.opens_door else "denied", announcement.banner)
+            if not announcement.opens_door:
+                self.view.show_marks([FaceMark(announcement.box, "", RED)])
             self._banner_timer.start()
 
     def _on_source_status(self, status) -> None:
@@ -209,15 +174,13 @@ class KioskWindow(QWidget):
         elif isinstance(status, SourceEnded):
             self._set_banner("idle", "End of video")
 
-    def _show_status(self, errors: list[str | None]) -> None:
-        errors = [e for e in errors if e]
-        if errors:
-            # Each "summary: details": "access log not written (N waiting)", "door output did not open".
-            self.log_status.setText(" · ".join(e.split(":")[0] for e in errors))
-            self.log_status.setToolTip("\n".join(errors))
+    def _show_status(self, troubles: list[Trouble]) -> None:
+        if troubles:
+            self.log_status.setText(" · ".join(t.summary for t in troubles))
+            self.log_status.setToolTip("\n".join(map(str, troubles)))
             self.log_status.adjustSize()
             self.log_status.move((self.view.width() - self.log_status.width()) // 2, 8)
-        self.log_status.setVisible(bool(errors))
+        self.log_status.setVisible(bool(troubles))
 
     def _set_banner(self, kind: str, text: str) -> None:
         self.banner.setText(text)
@@ -242,39 +205,30 @@ class KioskWindow(QWidget):
             return
         # The door is attended while the panel is open: nobody is greeted or
         # logged, and the engine is free for enrollment.
-        self.recognition.pause(True)
+        self.door.pause(True)
         self.admin_panel = AdminPanel(self.ctx, self.config_path, self)
-        self.admin_panel.gallery_changed.connect(self.sync.check_now)
+        self.admin_panel.gallery_changed.connect(self.door.check_gallery_now)
         self.admin_panel.settings_changed.connect(self.apply_settings)
         try:
             self.admin_panel.exec()
         finally:
             self.admin_panel = None
-            self.recognition.pause(False)
+            self.door.pause(False)
 
     def _admin_pin_given(self) -> bool:
         from ui.admin import pin_dialog
         try:
-            return pin_dialog.ask_pin(self, self.ctx.sessions, self.settings.kiosk_id)
+            return pin_dialog.ask_pin(self, self.ctx.sessions, self.ctx.settings.kiosk_id)
         except SQLAlchemyError as exc:  # the PIN lives in the database
             QMessageBox.warning(self, "Administration", f"The gallery database is unavailable "
                                 f"({exc.__class__.__name__}); try again in a moment.")
             return False
 
     def apply_settings(self, settings: Settings) -> None:
-        old_outputs = None
-        if (settings.door, settings.mqtt, settings.kiosk_id) != \
-                (self.settings.door, self.settings.mqtt, self.settings.kiosk_id):
-            old_outputs = (self.output, self.reporter)
-            self.output, self.reporter = self._open_outputs(settings)
-            self._rewatch(settings)
-        self.settings = settings
+        """Saved settings: the running door applies them before its next frame."""
         self.ctx.settings = settings
         self.liveness_status.setVisible(settings.liveness == OFF)
-        self.speaker.muted = settings.mute
-        self.recognition.replace_door(self._door(settings))
-        if old_outputs is not None:
-            self._close_outputs(*old_outputs)
+        self.door.apply_settings(settings)
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape:
@@ -289,19 +243,15 @@ class KioskWindow(QWidget):
         super().closeEvent(event)
 
     def stop(self) -> None:
-        """Stop both workers and wait for their threads (idempotent)."""
+        """Stop the door's thread and wait for it, then close the door (idempotent)."""
         if self._threads:   # the first call
             sd_notify("STOPPING=1")
         self._watchdog_timer.stop()
         self._stats_timer.stop()
-        self.sync.stop()
-        self.capture.stop()
         self.recognition.stop()
         for thread in self._threads:
             if shiboken6.isValid(thread):  # deleteLater may have run already
                 thread.quit()
                 thread.wait(5000)
         self._threads = []
-        self._rewatch(None)   # before the log writer stops: an alarm is still written
-        self.log_writer.close()
-        self._close_outputs(self.output, self.reporter)
+        self.door.close()

@@ -1,9 +1,8 @@
 """`kiosk bench` figures for the door as it runs: time to greet and idle CPU.
 
-Both run the kiosk's own path without the window: a video file played at 30 fps
-by the camera feed (decoding like a camera), the one-slot mailbox, and the door
-loop in a second thread, exactly as the window's capture and recognition
-workers do.
+Both run the kiosk's own door (kiosk.door.runtime.DoorRuntime) without the
+window: a video file played at 30 fps by its capture thread (decoding like a
+camera), the one-slot mailbox, and the door's thread, as the window runs them.
 """
 
 from __future__ import annotations
@@ -15,20 +14,21 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.store.access_log import GRANTED
+from kiosk.common.config import DoorSettings
 from kiosk.context import KioskContext
-from kiosk.door.loop import DoorLoop
+from kiosk.door.feed import SourceEnded
+from kiosk.door.presence import PresenceGate
+from kiosk.door.runtime import DoorRuntime, DoorUpdate
+from kiosk.door.speech import Silence
+from kiosk.door.video import Frame, write_video
 from kiosk.store.db import open_database
 from kiosk.store.event_writer import BackgroundWriter, EventWriter
-from kiosk.door.feed import LatestFrame, camera_feed
 from kiosk.vision.matcher import GalleryIndex
-from kiosk.door.presence import PresenceGate
-from kiosk.door.recognizer import Recognizer
-from kiosk.door.video import Frame, write_video
 from kiosk.demo.walk_in import letterbox, walk_in_frames
 
 FPS = 30
 SIZE = (640, 480)
+PLAY_TIMEOUT_S = 600.0   # a clip that has not ended by then never will (the capture failed)
 
 
 class AlwaysRecognise(PresenceGate):
@@ -48,37 +48,38 @@ def _run_door(ctx: KioskContext, index: GalleryIndex, video: Path, gate: Presenc
     greetings as (monotonic time, frame index)."""
     # The bench clip is a photo sliding in, which the liveness check never
     # grants: the time to greet is measured with it off (its own cost is
-    # bench.py's liveness_ms).
-    settings = ctx.settings.replace(cooldown_s=cooldown_s, liveness="off")
+    # bench.py's liveness_ms). No lock, no broker: the bench opens no real door.
+    settings = ctx.settings.replace(cooldown_s=cooldown_s, liveness="off", kiosk_id="bench",
+                                    door=DoorSettings(), mqtt=None)
+    captured, greetings, recognised = {}, [], []
+    stop, ended = threading.Event(), threading.Event()
+
+    def fed(item) -> None:   # the capture thread
+        if isinstance(item, Frame):
+            captured[item.index] = item.captured
+        elif isinstance(item, SourceEnded):
+            ended.set()
+
+    def stepped(update: DoorUpdate) -> None:   # the door's thread
+        recognised.append(update.recognised)
+        if any(a.opens_door for a in update.announcements):
+            greetings.append((time.monotonic(), update.frame_index))
+
     with tempfile.TemporaryDirectory() as tmp:
         writer = BackgroundWriter(EventWriter(open_database(f"sqlite:///{tmp}/bench-log.db")))
-        door = DoorLoop(Recognizer(ctx.engine, index, settings, scores=ctx.impostor_scores),
-                        writer,
-                        speak=lambda text: True, greeting=settings.greeting,
-                        kiosk_id="bench", gate=gate)
-        mailbox, stop, captured = LatestFrame(), threading.Event(), {}
-        greetings, recognised = [], []
-
-        def recognise():
-            while not stop.is_set():
-                frame = mailbox.take(timeout=0.1)
-                if frame is not None:
-                    update = door.step(frame)
-                    recognised.append(update.recognised)
-                    if update.greetings and update.decisions[0].type == GRANTED:
-                        greetings.append((time.monotonic(), frame.index))
-
-        worker = threading.Thread(target=recognise)
+        door = DoorRuntime(ctx.engine, settings, writer, Silence(), index=index,
+                           scores=ctx.impostor_scores, source=str(video), gate=gate, on_feed=fed)
+        worker = threading.Thread(target=door.run, args=(stop, stepped))
         worker.start()
         cpu0, wall0 = time.process_time(), time.monotonic()
-        for item in camera_feed(str(video), stop):
-            if isinstance(item, Frame):
-                captured[item.index] = item.time
-                mailbox.put(item)
+        door.start()
+        played = ended.wait(PLAY_TIMEOUT_S)
         stop.set()
         worker.join()
-        writer.close()
+        door.close()
         cpu_percent = 100 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
+    if not played:
+        raise RuntimeError(f"door bench: {video.name} did not play to its end within {PLAY_TIMEOUT_S:.0f} s")
     return captured, greetings, recognised, cpu_percent
 
 

@@ -35,8 +35,12 @@ FeedItem = Frame | SourceDown | SourceEnded
 
 def camera_feed(spec: str | int, stop: threading.Event, loop_files: bool = False,
                 open_source: Callable[[str | int], VideoSource] = VideoSource,
-                retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S) -> Iterator[FeedItem]:
-    """Frames from spec until stop is set, each stamped with time.monotonic() at capture.
+                retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
+                clock_start: float | None = None) -> Iterator[FeedItem]:
+    """Frames from spec until stop is set, timed from the start of the feed
+    (Frame.time: seconds since clock_start, time.monotonic() when the feed
+    started unless given, across reopens and loops; a door that changes
+    cameras passes its own, so its clock runs on).
 
     A video file is played at its own frame rate (as a camera would deliver it)
     and, with loop_files, from the start again when it ends. A camera or stream
@@ -45,12 +49,14 @@ def camera_feed(spec: str | int, stop: threading.Event, loop_files: bool = False
     """
     failures = 0
     index = 0
+    started = time.monotonic() if clock_start is None else clock_start
     while not stop.is_set():
         try:
             with open_source(spec) as source:
                 for frame in _paced(source, stop):
                     failures = 0
-                    yield Frame(index, time.monotonic(), frame.rgb)
+                    delivered = time.monotonic()   # a file's frame: when its time came, not when decoded
+                    yield Frame(index, delivered - started, frame.rgb, captured=delivered)
                     index += 1
                     if stop.is_set():
                         return

@@ -1,8 +1,8 @@
-"""What a door does with a frame's decisions: log them, and word the greeting."""
+"""A frame's decisions as access-log rows."""
 
 from __future__ import annotations
 
-from kiosk.store.access_log import GRANTED, NewEvent
+from kiosk.store.access_log import NewEvent
 from kiosk.store.db import utc_now
 from kiosk.vision.images import encode_jpeg
 from kiosk.door.recognizer import FrameResult
@@ -19,13 +19,3 @@ def events_of(result: FrameResult, kiosk_id: str) -> list[NewEvent]:
                                snapshot_jpeg=encode_jpeg(face.aligned, quality=80), kiosk_id=kiosk_id,
                                time=decided))
     return events
-
-
-def greeting_text(template: str, decision_type: str, name: str | None) -> str | None:
-    """What to say aloud: the template for a granted person, nothing otherwise."""
-    if decision_type != GRANTED or not name:
-        return None
-    try:
-        return template.format(name=name)
-    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
-        return f"Welcome, {name}"  # a broken template must not silence the door

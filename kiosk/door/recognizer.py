@@ -62,16 +62,30 @@ class Recognizer:
         self._previous: list[Face] = []
         self._frames = 0
         self.set_index(index)
-        # "Still the same face?" is asked at the 1:1 same-person threshold.
-        same_face = thresholds_for(settings, 1, self.scores).verify
-        self.decider = DoorDecider(self._match_one, same_face, settings.vote_k, settings.vote_n, settings.cooldown_s,
-                                   liveness=settings.liveness, access=access)
+        self.decider = DoorDecider(self._match_one, self._same_face(), settings.vote_k, settings.vote_n,
+                                   settings.cooldown_s, liveness=settings.liveness, access=access)
 
     def set_index(self, index: GalleryIndex) -> None:
         """Swap in a refreshed gallery (after an enrollment or deletion); the
         threshold follows its size."""
         self.index = index
         self.point: OperatingPoint = operating_point(self.settings, index.people, self.scores)
+
+    def apply_settings(self, settings: Settings) -> None:
+        """New settings for the running door: thresholds, votes, cooldown and
+        liveness change in place, so the faces being followed and who was
+        greeted lately are kept (someone standing at the door is not greeted
+        again). The engine's min_face_size is fixed when it is loaded."""
+        self.settings = settings
+        self.set_index(self.index)
+        decider = self.decider
+        decider.same_face = self._same_face()
+        decider.vote_k, decider.vote_n, decider.cooldown_s = settings.vote_k, settings.vote_n, settings.cooldown_s
+        decider.liveness = settings.liveness
+
+    def _same_face(self) -> float:
+        # "Still the same face?" is asked at the 1:1 same-person threshold.
+        return thresholds_for(self.settings, 1, self.scores).verify
 
     def identify(self, rgb: np.ndarray) -> list[RecognizedFace]:
         """Every face of one still image with its match; no tracking, no decisions."""

@@ -100,3 +100,15 @@ class Speaker:
                 engine.runAndWait()
             except Exception:
                 log.exception("speaking %r failed", text)
+
+
+class Silence:
+    """A door that says nothing (`kiosk bench`): Speaker's interface, no engine."""
+
+    muted = True
+
+    def say(self, text: str) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass

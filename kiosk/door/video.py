@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -17,9 +17,22 @@ class SourceError(RuntimeError):
 
 @dataclass(frozen=True)
 class Frame:
+    """One picture of a stream.
+
+    time: seconds since the stream began, on the stream's own clock: a file's
+    frames at their place in the file, a camera's since it opened, and the
+    kiosk's camera feed (kiosk.door.feed), one stream across reopens and
+    loops, since the feed started. The door's rules (idle gate, tracks,
+    cooldown) run on it, so a file decides alike however fast it is read.
+
+    captured: time.monotonic() when the frame was read from its source. How
+    long the door took (time to greet) is counted from it, never from time.
+    """
+
     index: int
-    time: float        # seconds: position in a file, or since the source opened
+    time: float
     rgb: np.ndarray    # (H, W, 3) uint8
+    captured: float = field(default_factory=time.monotonic)
 
 
 def parse_source(spec: str | int | Path) -> str | int:

@@ -6,6 +6,7 @@ import logging
 from typing import Callable
 
 from kiosk.common.config import DoorSettings, MqttSettings
+from kiosk.common.trouble import Trouble
 from kiosk.outputs.door_output import DoorOutput, NoRelay
 
 log = logging.getLogger("kiosk.door")
@@ -21,9 +22,9 @@ def open_output(door: DoorSettings, on_state: Callable[[str], None] | None = Non
     try:
         relay = _relay(door, broker, kiosk_id)
     except Exception as exc:   # each backend's own errors: gpiozero's, pyserial's, OSError
-        message = f"door output {door.type} unavailable: {exc.__class__.__name__}: {exc}"
-        log.error("%s", message)
-        return DoorOutput(NoRelay(), door.open_seconds, on_state, broken=message)
+        trouble = Trouble(f"door output {door.type} unavailable", f"{exc.__class__.__name__}: {exc}")
+        log.error("%s", trouble)
+        return DoorOutput(NoRelay(), door.open_seconds, on_state, broken=trouble)
     return DoorOutput(relay, door.open_seconds, on_state)
 
 

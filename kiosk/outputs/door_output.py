@@ -9,6 +9,8 @@ import threading
 import time
 from typing import Callable, Protocol
 
+from kiosk.common.trouble import Trouble
+
 log = logging.getLogger("kiosk.door")
 
 OPEN, CLOSED = "open", "closed"
@@ -68,11 +70,11 @@ class DoorOutput:
     """
 
     def __init__(self, relay: Relay, open_seconds: float = 3.0,
-                 on_state: Callable[[str], None] | None = None, broken: str | None = None):
+                 on_state: Callable[[str], None] | None = None, broken: Trouble | None = None):
         self.relay = relay
         self.open_seconds = open_seconds
         self.on_state = on_state
-        self.error: str | None = broken
+        self.error: Trouble | None = broken
         self.broken = broken is not None
         self.state = CLOSED
         self.closed_at: float | None = None  # time.monotonic() the lock last closed after an opening
@@ -154,7 +156,7 @@ class DoorOutput:
         return True
 
     def _failed(self, what: str, exc: Exception) -> None:
-        self.error = f"door output {what}: {exc.__class__.__name__}: {exc}"
+        self.error = Trouble(f"door output {what}", f"{exc.__class__.__name__}: {exc}")
         log.error("%s", self.error)
 
     def _set_state(self, state: str) -> None:

@@ -30,6 +30,7 @@ import paho.mqtt.client as mqtt
 
 from kiosk.store.access_log import DECISIONS, GRANTED
 from kiosk.common.config import MqttSettings
+from kiosk.common.trouble import Trouble
 
 log = logging.getLogger("kiosk.mqtt")
 
@@ -91,15 +92,15 @@ class MqttReporter:
         self._hand_over(self.topic("door"), state, retain=True)
 
     @property
-    def error(self) -> str | None:
-        """The trouble to show at the door ("summary: details", as the access
-        log's), or None."""
+    def error(self) -> Trouble | None:
+        """The trouble to show at the door, or None."""
         lost = f", {self.dropped} dropped" if self.dropped else ""
         if not self.connected:
             trouble = f"refused the kiosk ({self.refused})" if self.refused else "unreachable"
-            return f"MQTT broker {trouble} ({self.waiting()} waiting{lost}): {self.host}:{self.port}"
+            return Trouble(f"MQTT broker {trouble} ({self.waiting()} waiting{lost})", f"{self.host}:{self.port}")
         if self.dropped:
-            return f"MQTT messages lost ({self.dropped} dropped while the broker was away): {self.host}:{self.port}"
+            return Trouble(f"MQTT messages lost ({self.dropped} dropped while the broker was away)",
+                           f"{self.host}:{self.port}")
         return None
 
     def waiting(self) -> int:

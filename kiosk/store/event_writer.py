@@ -14,6 +14,7 @@ from dataclasses import replace
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
+from kiosk.common.trouble import Trouble
 from kiosk.store.access_log import NewEvent, append_event, purge_snapshots
 from kiosk.store.event_spool import EventSpool
 
@@ -34,10 +35,10 @@ class EventWriter:
         self.sessions = sessions
         self.spool = spool
         self.pending: deque[NewEvent] = deque(spool.load() if spool else (), maxlen=max_pending)
-        self.error: str | None = None
+        self.error: Trouble | None = None
         self._last_try = float("-inf")
 
-    def append(self, events: list[NewEvent]) -> str | None:
+    def append(self, events: list[NewEvent]) -> Trouble | None:
         """None when everything pending is written, else why not (logged once per outage)."""
         overflow = len(self.pending) + len(events) > (self.pending.maxlen or 0)
         self.pending.extend(events)
@@ -65,11 +66,14 @@ class EventWriter:
         self.error = None
         return None
 
-    def flush(self) -> str | None:
+    def flush(self) -> Trouble | None:
         """Retry waiting events, at most every RETRY_EVERY_S (call it every frame)."""
         if not self.pending or time.monotonic() - self._last_try < RETRY_EVERY_S:
             return self.error
         return self.append([])
+
+    def close(self) -> None:
+        """Nothing to wait for: append() writes before it returns (BackgroundWriter's interface)."""
 
     def _write(self, events: list[NewEvent]) -> None:
         with self.sessions.begin() as session:
@@ -82,7 +86,7 @@ class EventWriter:
         except IntegrityError:   # the person was deleted: their crop goes with them
             self._write([replace(event, person_id=None, snapshot_jpeg=None)])
 
-    def _failed(self, exc: Exception, new: list[NewEvent], rewrite: bool) -> str:
+    def _failed(self, exc: Exception, new: list[NewEvent], rewrite: bool) -> Trouble:
         # Counted from the failure, not the attempt: a locked database takes
         # busy_timeout (5 s) to refuse, and retrying at once would never pause.
         self._last_try = time.monotonic()
@@ -92,11 +96,12 @@ class EventWriter:
             except OSError as disk:
                 log.error("cannot spool access events to %s: %s", self.spool.path, disk)
         reason = getattr(exc, "orig", None) or exc  # the driver's words, not the SQL
-        message = f"access log not written ({len(self.pending)} waiting): {exc.__class__.__name__}: {reason}"
+        trouble = Trouble(f"access log not written ({len(self.pending)} waiting)",
+                          f"{exc.__class__.__name__}: {reason}")
         if self.error is None:
-            log.warning("%s", message)
-        self.error = message
-        return message
+            log.warning("%s", trouble)
+        self.error = trouble
+        return trouble
 
 
 class BackgroundWriter:
@@ -117,13 +122,13 @@ class BackgroundWriter:
         self._thread = threading.Thread(target=self._run, name="kiosk-log-writer", daemon=True)
         self._thread.start()
 
-    def append(self, events: list[NewEvent]) -> str | None:
+    def append(self, events: list[NewEvent]) -> Trouble | None:
         """Queue events for writing; the last known trouble, if any."""
         if events:
             self._queue.put(events)
         return self.writer.error
 
-    def flush(self) -> str | None:
+    def flush(self) -> Trouble | None:
         return self.writer.error
 
     def close(self, timeout: float = 10.0) -> None:

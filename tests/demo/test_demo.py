@@ -13,11 +13,9 @@ from kiosk.store.access_log import DENIED, GRANTED, list_events
 from kiosk.common.config import Settings
 from kiosk.store.db import AdminAction, open_database
 from kiosk.demo.build import DEMO_LIVENESS, FPS, MEMBERS, SIZE, build_demo
-from kiosk.door.loop import DoorLoop
+from kiosk.door.runtime import DoorRuntime
 from kiosk.store.event_writer import EventWriter
-from kiosk.store.gallery import list_people, load_matrix
-from kiosk.vision.matcher import GalleryIndex
-from kiosk.door.recognizer import Recognizer
+from kiosk.store.gallery import list_people
 from kiosk.door.video import VideoSource
 from helpers import FakeSpeaker
 
@@ -36,15 +34,13 @@ def demo(tmp_path_factory, engine):
 def replay(demo, engine):
     """The demo clip played through the door, frame by frame as the file has them."""
     sessions = open_database(demo.db_url)
-    with sessions.begin() as session:
-        index = GalleryIndex(load_matrix(session, engine.model_name))
     speaker = FakeSpeaker()
     settings = Settings(kiosk_id="demo", liveness=DEMO_LIVENESS)   # "off", as `kiosk run --demo` runs it
-    door = DoorLoop(Recognizer(engine, index, settings), EventWriter(sessions), speaker.say,
-                    settings.greeting, settings.kiosk_id)
+    door = DoorRuntime(engine, settings, EventWriter(sessions), speaker, sessions=sessions)
     with VideoSource(str(demo.video)) as source:
         frames = list(source.frames())
     updates = [door.step(frame) for frame in frames]
+    door.close()
     return sessions, speaker, updates, frames[0].rgb.shape
 
 
@@ -74,12 +70,12 @@ def test_demo_clip_is_four_visits_at_30_fps(demo, replay):
 def test_demo_greets_each_member_once_and_denies_the_stranger_once(replay):
     sessions, speaker, updates, _ = replay
     assert speaker.said == [f"Welcome, {name}" for name in VISITORS if name]
-    decisions = [(u.frame_index, d) for u in updates for d in u.decisions]
+    decisions = [(u.frame_index, a.decision) for u in updates for a in u.announcements]
     assert [(d.type, d.name) for _, d in decisions] == \
         [(DENIED if name is None else GRANTED, name) for name in VISITORS]
     # Each decision falls in its own visitor's four seconds.
     assert [index // VISIT_FRAMES for index, _ in decisions] == list(range(len(VISITORS)))
-    assert all(u.log_error is None for u in updates)
+    assert all(u.log_trouble is None for u in updates)
     with sessions.begin() as session:
         rows = list(reversed(list_events(session)))
     assert [(r.decision, r.name, r.kiosk_id) for r in rows] == \
@@ -126,7 +122,7 @@ def test_the_demo_window_reports_to_a_broker_and_says_offline_when_it_stops(qtbo
     assert listener.payloads("kiosk/demo/door").count(b"open") == len(granted)
     assert [bool(s.state) for s in pins.pin(17).states] == [False] + [True, False] * len(granted)
     assert {t.split("/")[1] for _, t, _, _ in listener.messages if t.startswith("homeassistant/")} == \
-        {"event", "sensor", "binary_sensor"}
+        {"event", "sensor", "binary_sensor", "lock"}
     window.close()
     qtbot.waitUntil(lambda: listener.payloads("kiosk/demo/availability") == [b"online", b"offline"], timeout=5_000)
     listener.close()
@@ -136,15 +132,13 @@ def test_with_liveness_on_the_demo_photos_are_never_let_in(demo, engine):
     """Why the demo runs with liveness off: its visitors are photos sliding in.
     The first visit (Barack Obama) through a door with the check on."""
     sessions = open_database(demo.db_url)
-    with sessions.begin() as session:
-        index = GalleryIndex(load_matrix(session, engine.model_name))
     settings = Settings(kiosk_id="demo")
     speaker = FakeSpeaker()
-    door = DoorLoop(Recognizer(engine, index, settings), EventWriter(sessions), speaker.say,
-                    settings.greeting, settings.kiosk_id)
+    door = DoorRuntime(engine, settings, EventWriter(sessions), speaker, sessions=sessions)
     with VideoSource(str(demo.video)) as source:
         updates = [door.step(frame) for frame, _ in zip(source.frames(), range(VISIT_FRAMES))]
+    door.close()
     assert DEMO_LIVENESS == "off" and settings.liveness == "passive"
     assert any(f.match.name == "Barack Obama" for u in updates for f in u.faces)
     # asked to turn its head, a photo does not: refused (spoof), never granted
-    assert speaker.said == [] and {d.type for u in updates for d in u.decisions} <= {"spoof"}
+    assert speaker.said == [] and {a.decision.type for u in updates for a in u.announcements} <= {"spoof"}

@@ -12,19 +12,16 @@ import pytest
 from helpers import FakeSpeaker, wait_for
 from kiosk.common.config import DoorSettings, MqttSettings
 from kiosk.door.access_rules import DoorAccess, window_open
-from kiosk.door.gallery_sync import GallerySync
-from kiosk.door.loop import DoorLoop
-from kiosk.door.recognizer import Recognizer
+from kiosk.door.runtime import DoorRuntime
 from kiosk.store.event_writer import EventWriter
-from kiosk.outputs import open_output
 from kiosk.outputs.local_broker import Listener
-from kiosk.outputs.mqtt_reporter import MqttReporter
 from kiosk.store import access_rules as rules
 from kiosk.store.access_log import ANTI_PASSBACK, GRANTED, OUTSIDE_HOURS
 from kiosk.store.access_rules import DoorRules, Window
 from kiosk.store.gallery import get_person
 from test_decisions import BOX, decider_liveness_off, known, run
-from test_door_loop import LIVENESS_OFF, NAME, gallery, log_rows, obama_visit, obama_walk, step_all  # noqa: F401
+from test_runtime import (LIVENESS_OFF, NAME, banners, decision_types, gallery, log_rows,  # noqa: F401
+                          obama_visit, obama_walk, step_all)
 
 WEEKDAYS = 0b0011111
 FRIDAY = 0b0010000
@@ -110,61 +107,65 @@ def restrict(sessions, hours: str, member: bool = True) -> None:
         rules.add_window(s, "staff", WEEKDAYS, *rules.parse_hours(hours))
 
 
-def door_with_rules(engine, sessions, access: DoorAccess, **outputs) -> tuple[DoorLoop, GallerySync]:
-    """The window's wiring: the sync loads the gallery and the rules together."""
-    sync = GallerySync(sessions, engine.model_name, on_index=lambda index: None, access=access)
-    recognizer = Recognizer(engine, sync.load(), LIVENESS_OFF, access=access)
-    door = DoorLoop(recognizer, EventWriter(sessions), FakeSpeaker().say, LIVENESS_OFF.greeting,
-                    LIVENESS_OFF.kiosk_id, **outputs)
-    return door, sync
+@pytest.fixture
+def door_with_rules(engine):
+    """door_with_rules(sessions, access, settings) -> the window's door: its
+    gallery sync loads the gallery and the rules together. Closed after the test."""
+    doors = []
+
+    def make(sessions, access: DoorAccess, settings=LIVENESS_OFF) -> DoorRuntime:
+        doors.append(DoorRuntime(engine, settings, EventWriter(sessions), FakeSpeaker(), sessions=sessions,
+                                 access=access))
+        return doors[-1]
+    yield make
+    for door in doors:
+        door.close()
 
 
-def test_a_person_outside_their_window_is_not_let_in_until_the_rules_change(engine, gallery, obama_visit, pins):
+def test_a_person_outside_their_window_is_not_let_in_until_the_rules_change(door_with_rules, gallery, obama_visit,
+                                                                             pins):
     restrict(gallery, "07:00-19:00")
     access = DoorAccess(LIVENESS_OFF.kiosk_id, clock=lambda: at(FRI, "19:30"))
-    output = open_output(DoorSettings(type="gpio", pin=PIN, open_seconds=1.0))
     pin = pins.pin(PIN)
+    door = door_with_rules(gallery, access,
+                           LIVENESS_OFF.replace(door=DoorSettings(type="gpio", pin=PIN, open_seconds=1.0)))
     pin.clear_states()
-    door, sync = door_with_rules(engine, gallery, access, output=output)
     updates = step_all(door, obama_visit)
-    assert [(d.type, d.name) for u in updates for d in u.decisions] == [(OUTSIDE_HOURS, NAME)]
-    assert [g for u in updates for g in u.greetings] == \
-        [f"Sorry, {NAME}: this door is not open to you at this time"]
+    assert decision_types(updates) == [OUTSIDE_HOURS]
+    assert banners(updates) == [[f"Sorry, {NAME}: this door is not open to you at this time"]]
     (row,) = log_rows(gallery)
     assert (row.decision, row.name, row.snapshot is not None) == (OUTSIDE_HOURS, NAME, True)
     assert [bool(s.state) for s in pin.states] == [False]     # the relay never moved
     # The admin widens the window; the door follows the gallery's change.
     with gallery.begin() as s:
         rules.add_window(s, "staff", FRIDAY, *rules.parse_hours("19:00-21:00"))
-    assert sync.check()
+    assert door.sync.check()
     step_all(door, obama_visit, first_index=len(obama_visit) + 60)   # after the cooldown: a new visit
     assert [r.decision for r in log_rows(gallery)] == [OUTSIDE_HOURS, GRANTED]
     assert wait_for(lambda: [bool(s.state) for s in pin.states] == [False, True, False])
-    output.close()
 
 
-def test_a_person_in_no_group_is_refused_once_a_door_has_rules(engine, gallery, obama_visit):
+def test_a_person_in_no_group_is_refused_once_a_door_has_rules(door_with_rules, gallery, obama_visit):
     restrict(gallery, "00:00-24:00", member=False)
-    door, _ = door_with_rules(engine, gallery, DoorAccess(LIVENESS_OFF.kiosk_id, clock=lambda: at(FRI, "12:00")))
+    door = door_with_rules(gallery, DoorAccess(LIVENESS_OFF.kiosk_id, clock=lambda: at(FRI, "12:00")))
     step_all(door, obama_visit)
     assert [r.decision for r in log_rows(gallery)] == [OUTSIDE_HOURS]
 
 
-def test_anti_passback_at_the_real_door(engine, gallery, obama_visit):
+def test_anti_passback_at_the_real_door(door_with_rules, gallery, obama_visit):
     with gallery.begin() as s:
         rules.set_anti_passback(s, 600)
-    door, _ = door_with_rules(engine, gallery, DoorAccess(LIVENESS_OFF.kiosk_id))
+    door = door_with_rules(gallery, DoorAccess(LIVENESS_OFF.kiosk_id))
     for visit in range(3):   # a minute apart (30 fps): past the 30 s cooldown, within the 600 s
         step_all(door, obama_visit, first_index=visit * 1800)
     assert [r.decision for r in log_rows(gallery)] == [GRANTED, ANTI_PASSBACK, ANTI_PASSBACK]
 
 
-def test_outside_hours_is_published_as_such(engine, gallery, obama_visit, broker):
+def test_outside_hours_is_published_as_such(door_with_rules, gallery, obama_visit, broker):
     restrict(gallery, "07:00-19:00")
     listener = Listener(broker.url, ["kiosk/#", "homeassistant/event/#"])
-    reporter = MqttReporter(MqttSettings(url=broker.url), LIVENESS_OFF.kiosk_id)
-    door, _ = door_with_rules(engine, gallery, DoorAccess(LIVENESS_OFF.kiosk_id, clock=lambda: at(SAT, "10:00")),
-                              reporter=reporter)
+    door = door_with_rules(gallery, DoorAccess(LIVENESS_OFF.kiosk_id, clock=lambda: at(SAT, "10:00")),
+                           LIVENESS_OFF.replace(mqtt=MqttSettings(url=broker.url)))
     step_all(door, obama_visit)
     topic = f"kiosk/{LIVENESS_OFF.kiosk_id}/event"
     assert wait_for(lambda: listener.payloads(topic))
@@ -173,7 +174,6 @@ def test_outside_hours_is_published_as_such(engine, gallery, obama_visit, broker
     assert listener.payloads(f"kiosk/{LIVENESS_OFF.kiosk_id}/last_person") == []   # nobody was let in
     config = json.loads(listener.payloads(f"homeassistant/event/{LIVENESS_OFF.kiosk_id}/access/config")[0])
     assert OUTSIDE_HOURS in config["event_types"] and ANTI_PASSBACK in config["event_types"]
-    reporter.close()
     listener.close()
 
 

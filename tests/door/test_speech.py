@@ -7,12 +7,12 @@ import pytest
 
 from helpers import wav_rms
 from kiosk.door import speech
-from kiosk.door.log_events import greeting_text
+from kiosk.door.announcement import greeting_text
 
 
 @pytest.mark.parametrize("name", ["Zoë", "胡歌", "Barack Obama"])
 def test_the_greeting_renders_as_audible_speech(tmp_path, name):
-    text = greeting_text("Welcome, {name}", "granted", name)
+    text = greeting_text("Welcome, {name}", name)
     seconds, rms = wav_rms(speech.render_to_wav(text, tmp_path / "greeting.wav"))
     assert 0.5 < seconds < 5
     assert rms > 0.01  # silence is 0; espeak-ng speech measures ~0.08 here

@@ -109,7 +109,7 @@ def test_no_gpio_on_this_machine_is_an_error_shown_not_a_crash(monkeypatch):
     monkeypatch.setattr(Device, "pin_factory", None)
     with pytest.warns(Warning):   # gpiozero's PinFactoryFallback, one per factory tried
         output = gpio()
-    assert output.error.startswith("door output gpio unavailable: BadPinFactory")
+    assert str(output.error).startswith("door output gpio unavailable: BadPinFactory")
     assert output.pulse(1) is False
     output.close()
 
@@ -159,7 +159,7 @@ def test_a_failing_program_is_shown_closed_and_not_retried(tmp_path):
     output.pulse(5)
     assert wait_for(lambda: len(calls()) == 3)       # close at start, the failed open, close
     assert [c["action"] for c in calls()] == ["close", "open", "close"]
-    assert output.error.endswith("exited 3: relay board not answering")
+    assert str(output.error).endswith("exited 3: relay board not answering")
     assert output.state == CLOSED and not output.broken
     time.sleep(0.3)
     assert len(calls()) == 3                          # no retry of its own
@@ -168,7 +168,7 @@ def test_a_failing_program_is_shown_closed_and_not_retried(tmp_path):
 
 def test_an_output_that_cannot_close_is_disabled(tmp_path):
     output, calls = command_door(tmp_path, fail="close")
-    assert output.broken and "did not close at start" in output.error
+    assert output.broken and "did not close at start" in str(output.error)
     assert output.pulse(1) is False                   # never opened again
     output.close()
     assert [c["action"] for c in calls()] == ["close", "close"]   # at start, at exit
@@ -176,7 +176,7 @@ def test_an_output_that_cannot_close_is_disabled(tmp_path):
 
 def test_a_missing_program_is_an_error_shown(tmp_path):
     output = open_output(DoorSettings(type="command", command=(str(tmp_path / "nowhere"),)))
-    assert output.broken and "No such file" in output.error
+    assert output.broken and "No such file" in str(output.error)
     output.close()
 
 
@@ -209,14 +209,14 @@ def test_a_board_unplugged_mid_run_is_shown_and_the_door_disabled():
     output.relay.port.close()                         # the USB cable pulled
     output.pulse(1)
     assert wait_for(lambda: output.broken)
-    assert "did not open" in output.error or "did not close" in output.error
+    assert "did not open" in str(output.error) or "did not close" in str(output.error)
     assert output.pulse(1) is False
     output.close()
 
 
 def test_a_missing_serial_device_is_an_error_shown(tmp_path):
     output = open_output(DoorSettings(type="serial", port=str(tmp_path / "ttyUSB9")))
-    assert output.broken and output.error.startswith("door output serial unavailable:")
+    assert output.broken and str(output.error).startswith("door output serial unavailable:")
     output.close()
 
 
@@ -287,8 +287,8 @@ def test_a_webhook_answering_an_error_is_shown_and_not_retried(endpoint):
     endpoint.status = 503
     output.pulse(5)
     assert wait_for(lambda: output.broken)   # the opening failed, and so did the close after it
-    assert output.error.startswith("door output did not close after a failed opening: WebhookFailed:")
-    assert "answered 503" in output.error
+    assert str(output.error).startswith("door output did not close after a failed opening: WebhookFailed:")
+    assert "answered 503" in str(output.error)
     time.sleep(0.3)
     assert [m["action"] for m in endpoint.messages()] == ["close", "open", "close"]   # nothing retried
     output.close()
@@ -299,7 +299,7 @@ def test_a_webhook_nobody_answers_is_disabled_from_the_start(tmp_path):
     url = endpoint.url
     endpoint.close()                                  # the port refuses connections now
     output = webhook_door(url)
-    assert output.broken and "did not close at start: WebhookFailed" in output.error
+    assert output.broken and "did not close at start: WebhookFailed" in str(output.error)
     assert output.pulse(1) is False
     output.close()
 

@@ -116,8 +116,8 @@ def test_a_broker_down_never_blocks_and_loses_no_event_once_it_is_back(broker):
         reporter.event(message("granted" if n % 2 else "denied", f"During {n}" if n % 2 else None, n))
     handed_over = time.monotonic() - start
     assert handed_over < 1.0, "the door waited for an absent broker"
-    assert reporter.error.startswith("MQTT broker unreachable (")
-    assert reporter.error.endswith(f": 127.0.0.1:{broker.port}")
+    assert str(reporter.error).startswith("MQTT broker unreachable (")
+    assert str(reporter.error).endswith(f": 127.0.0.1:{broker.port}")
     assert wait_for(lambda: reporter.waiting() == 20 + 10)   # 20 events, 10 last_person
     broker.start()
     assert wait_for(lambda: reporter.connected and reporter.waiting() == 0)
@@ -136,7 +136,7 @@ def test_a_full_queue_drops_new_messages_and_says_so(tmp_path):
     for n in range(20):
         reporter.event(message("denied", None, n))
     assert wait_for(lambda: reporter.dropped >= 15)
-    assert "unreachable" in reporter.error and "dropped" in reporter.error
+    assert "unreachable" in str(reporter.error) and "dropped" in str(reporter.error)
     reporter.close()
 
 
@@ -147,7 +147,7 @@ def test_credentials_are_used_and_a_refusal_is_shown(tmp_path):
         bad = MqttReporter(MqttSettings(url=broker.url, username="kiosk", password="wrong"), "door-8")
         assert wait_for(lambda: good.connected and bad.refused is not None)
         assert good.error is None and not bad.connected
-        assert bad.error == f"MQTT broker refused the kiosk (Not authorized) (0 waiting): 127.0.0.1:{broker.port}"
+        assert str(bad.error) == f"MQTT broker refused the kiosk (Not authorized) (0 waiting): 127.0.0.1:{broker.port}"
         good.close()
         bad.close()
     finally:

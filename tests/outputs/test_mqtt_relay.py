@@ -98,7 +98,7 @@ def test_a_tasmota_gets_its_pulse_time_with_each_opening(broker):
 def test_a_broker_not_there_at_start_is_shown_and_opens_nothing():
     output = open_output(DoorSettings(type="mqtt", topic=SHELLY),
                          broker=MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}"))
-    assert output.broken and output.error.startswith("door output mqtt unavailable: MqttRelayFailed: broker")
+    assert output.broken and str(output.error).startswith("door output mqtt unavailable: MqttRelayFailed: broker")
     assert output.pulse(1) is False
     output.close()
 

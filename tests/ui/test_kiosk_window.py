@@ -218,6 +218,30 @@ def test_new_settings_apply_to_the_running_door(qtbot, ctx, tmp_path):
     assert ("granted", "Hello, Barack Obama!") in banners
 
 
+def test_a_settings_save_does_not_greet_the_person_standing_at_the_door_again(qtbot, ctx, tmp_path):
+    frames = walk_in_frames(load_rgb(FACES / "obama.jpg"), size=(640, 480), frames=45,
+                            start_scale=0.55, end_scale=0.85, empty_frames=10)
+    video = write_video(tmp_path / "stays.avi", frames + [frames[-1]] * 90)   # then 3 s standing there
+    window, speaker, banners = open_window(qtbot, ctx, video)
+    qtbot.waitUntil(lambda: bool(speaker.said), timeout=30_000)
+    window.apply_settings(ctx.settings.replace(greeting="Hello, {name}!", fpir=0.005))
+    qtbot.waitUntil(lambda: ("idle", "End of video") in banners, timeout=30_000)
+    assert speaker.said == ["Welcome, Barack Obama"]
+    assert [b for b in banners if b[0] == "granted"] == [("granted", "Welcome, Barack Obama")]
+    assert events(ctx) == [(GRANTED, "Barack Obama", "door-test")]
+    assert window.door.recognizer.settings.fpir == 0.005   # the save did reach the door
+
+
+def test_a_camera_changed_in_the_settings_is_the_one_the_door_watches(qtbot, ctx, tmp_path):
+    wall = walk_in_frames(load_rgb(FACES / "obama.jpg"), size=(640, 480), frames=0, empty_frames=1)[0]
+    empty_doorway = write_video(tmp_path / "empty.avi", [wall] * 30)
+    window, speaker, banners = open_window(qtbot, ctx, empty_doorway, loop_files=True)
+    qtbot.waitUntil(lambda: window.view.image() is not None, timeout=10_000)
+    window.apply_settings(ctx.settings.replace(camera=str(walk_in_video(tmp_path, "obama.jpg"))))
+    qtbot.waitUntil(lambda: bool(speaker.said), timeout=30_000)
+    assert speaker.said == ["Welcome, Barack Obama"]
+
+
 def test_a_grant_opens_the_door_and_is_reported_to_the_broker(qtbot, ctx, tmp_path, pins, broker):
     listener = Listener(broker.url, ["kiosk/#", "homeassistant/#"])
     ctx.settings = ctx.settings.replace(door=DoorSettings(type="gpio", pin=17, open_seconds=1.0),

@@ -1,5 +1,5 @@
-"""kiosk.door.loop and kiosk.store.event_writer: frames of real photos walking up to
-the door, through the real engine, into a real SQLite access log."""
+"""kiosk.door.runtime and kiosk.store.event_writer: frames of real photos walking up
+to the door, through the real engine, into a real SQLite access log."""
 
 from __future__ import annotations
 
@@ -18,15 +18,14 @@ from helpers import PROJECT_DIR, FakeSpeaker, impatient, wait_for, write_locked
 from kiosk.store.access_log import DENIED, GRANTED, SPOOF, NewEvent
 from kiosk.common.config import DoorSettings, Settings
 from kiosk.store.db import AccessEvent, open_database
-from kiosk.door.loop import LIVE_FACE_NEEDED, NOT_RECOGNISED, DoorLoop
+from kiosk.door.announcement import LIVE_FACE_NEEDED, NOT_RECOGNISED
+from kiosk.door.runtime import DoorRuntime
 from kiosk.enrollment.draft import sample_from_face, the_subject
 from kiosk.store.event_writer import EventWriter
 from kiosk.store.gallery import add_samples, get_person, load_matrix
 from kiosk.vision.images import load_rgb
 from kiosk.vision.matcher import GalleryIndex
-from kiosk.outputs import open_output
-from kiosk.door.recognizer import Recognizer
-from kiosk.door.video import Frame
+from kiosk.door.video import Frame, VideoSource, write_video
 from kiosk.demo.walk_in import walk_in_frames
 
 RESOURCES = PROJECT_DIR / "resources" / "faces"
@@ -71,18 +70,33 @@ def stranger_visit():
 LIVENESS_OFF = Settings(liveness="off")
 
 
-def make_door(engine, sessions, settings: Settings = LIVENESS_OFF, **outputs) -> tuple[DoorLoop, FakeSpeaker]:
-    with sessions.begin() as session:
-        index = GalleryIndex(load_matrix(session, engine.model_name))
-    speaker = FakeSpeaker()
-    door = DoorLoop(Recognizer(engine, index, settings), EventWriter(sessions), speaker.say,
-                    settings.greeting, settings.kiosk_id, **outputs)
-    return door, speaker
+@pytest.fixture
+def make_door(engine):
+    """make_door(gallery sessions, settings) -> (a door over that gallery
+    writing its log there, its speaker); each door is closed after the test."""
+    doors = []
+
+    def make(sessions, settings: Settings = LIVENESS_OFF) -> tuple[DoorRuntime, FakeSpeaker]:
+        speaker = FakeSpeaker()
+        doors.append(DoorRuntime(engine, settings, EventWriter(sessions), speaker, sessions=sessions))
+        return doors[-1], speaker
+    yield make
+    for door in doors:
+        door.close()
 
 
-def step_all(door: DoorLoop, clip: list[np.ndarray], first_index: int = 0):
+def step_all(door: DoorRuntime, clip: list[np.ndarray], first_index: int = 0):
     """Each frame stamped with its place in a 30 fps stream."""
     return [door.step(Frame(i, i / FPS, rgb)) for i, rgb in enumerate(clip, start=first_index)]
+
+
+def banners(updates) -> list[list[str]]:
+    """What the door showed, frame by frame, where it announced anything."""
+    return [[a.banner for a in u.announcements] for u in updates if u.announcements]
+
+
+def decision_types(updates) -> list[str]:
+    return [a.decision.type for u in updates for a in u.announcements]
 
 
 def log_rows(sessions) -> list[AccessEvent]:
@@ -99,12 +113,12 @@ def snapshot_shape(jpeg: bytes) -> tuple[int, ...]:
     return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape
 
 
-def test_member_is_greeted_once_and_logged_once(engine, gallery, obama_visit):
-    door, speaker = make_door(engine, gallery)
+def test_member_is_greeted_once_and_logged_once(make_door, gallery, obama_visit):
+    door, speaker = make_door(gallery)
     updates = step_all(door, obama_visit)
     assert speaker.said == [GREETING]
-    assert [u.greetings for u in updates if u.greetings] == [[GREETING]]
-    assert all(u.log_error is None for u in updates)
+    assert banners(updates) == [[GREETING]]
+    assert all(u.log_trouble is None for u in updates)
     (row,) = log_rows(gallery)
     assert (row.decision, row.name, row.kiosk_id) == (GRANTED, NAME, LIVENESS_OFF.kiosk_id)
     assert row.person_id == person_id(gallery, NAME)
@@ -112,18 +126,17 @@ def test_member_is_greeted_once_and_logged_once(engine, gallery, obama_visit):
     assert snapshot_shape(row.snapshot) == (160, 160, 3)
 
 
-def test_a_grant_opens_the_door_with_the_event_and_a_stranger_does_not(engine, gallery, obama_visit,
+def test_a_grant_opens_the_door_with_the_event_and_a_stranger_does_not(make_door, gallery, obama_visit,
                                                                        stranger_visit, tmp_path):
     # The door is a real program: it appends each message it gets on stdin to a file.
     calls = tmp_path / "door.jsonl"
     script = tmp_path / "door.py"
     script.write_text("import sys\nopen(sys.argv[1], 'a').write(sys.stdin.read() + '\\n')\n")
-    output = open_output(DoorSettings(type="command", command=(sys.executable, str(script), str(calls)),
-                                      open_seconds=1.0))
-    door, speaker = make_door(engine, gallery, output=output)
+    door_settings = DoorSettings(type="command", command=(sys.executable, str(script), str(calls)), open_seconds=1.0)
+    door, speaker = make_door(gallery, LIVENESS_OFF.replace(door=door_settings))
     received = lambda: [json.loads(line) for line in calls.read_text().splitlines()]
     updates = step_all(door, stranger_visit)
-    assert [u.decisions[0].type for u in updates if u.decisions] == [DENIED]
+    assert decision_types(updates) == [DENIED]
     assert received() == [{"action": "close"}]                      # forced closed at start, no more
     step_all(door, obama_visit, first_index=len(stranger_visit))
     assert wait_for(lambda: len(received()) == 3)
@@ -135,11 +148,10 @@ def test_a_grant_opens_the_door_with_the_event_and_a_stranger_does_not(engine, g
     assert event["distance"] == pytest.approx(row.distance, abs=1e-4)
     logged = row.time if row.time.tzinfo else row.time.replace(tzinfo=timezone.utc)
     assert abs((datetime.fromisoformat(event["time"]) - logged).total_seconds()) < 0.001   # to the millisecond
-    output.close()
 
 
-def test_a_photo_of_a_member_is_never_granted_with_liveness_on(engine, gallery, obama_visit):
-    door, speaker = make_door(engine, gallery, Settings())
+def test_a_photo_of_a_member_is_never_granted_with_liveness_on(make_door, gallery, obama_visit):
+    door, speaker = make_door(gallery, Settings())
     updates = step_all(door, obama_visit)
     assert sum(any(f.match.name == NAME for f in u.faces) for u in updates) >= 30   # recognised ...
     assert speaker.said == [] and log_rows(gallery) == []                          # ... never let in
@@ -150,40 +162,44 @@ def test_a_photo_of_a_member_is_never_granted_with_liveness_on(engine, gallery, 
     assert track.liveness.verdict == "unproven" and track.prompt is not None
 
 
-def test_a_spoof_is_logged_as_its_own_decision_with_its_snapshot(engine, gallery, faces_dir):
+def test_a_spoof_is_logged_as_its_own_decision_with_its_snapshot(engine, make_door, gallery, faces_dir):
     """A print of Obama held up and moved about by hand (tests/attack_clips.py)."""
     card = attack_clips.cards_of(engine, [faces_dir / "people" / "obama" / "obama2.jpg"])[0]
     clip = attack_clips.attack_clip(card, "handheld", SPOOF_SEED)
-    door, speaker = make_door(engine, gallery, Settings())
+    door, speaker = make_door(gallery, Settings())
     updates = [door.step(Frame(i, i / attack_clips.FPS, rgb)) for i, rgb in enumerate(clip)]
     assert speaker.said == []
-    assert [u.greetings for u in updates if u.greetings] == [[LIVE_FACE_NEEDED]]
+    assert banners(updates) == [[LIVE_FACE_NEEDED]]
     (row,) = log_rows(gallery)
     assert (row.decision, row.name) == (SPOOF, NAME)
     assert row.person_id == person_id(gallery, NAME)
     assert snapshot_shape(row.snapshot) == (160, 160, 3)
 
 
-def test_stranger_is_denied_once_and_never_greeted(engine, gallery, stranger_visit):
-    door, speaker = make_door(engine, gallery)
+def test_stranger_is_denied_once_and_never_greeted(make_door, gallery, stranger_visit):
+    door, speaker = make_door(gallery)
     updates = step_all(door, stranger_visit)
     assert speaker.said == []
-    assert [u.greetings for u in updates if u.greetings] == [[NOT_RECOGNISED]]
+    assert banners(updates) == [[NOT_RECOGNISED]]
     assert sum(bool(u.faces) for u in updates) >= 30     # the face was seen, not missed
     (row,) = log_rows(gallery)
     assert (row.decision, row.name, row.person_id, row.kiosk_id) == (DENIED, None, None, LIVENESS_OFF.kiosk_id)
     assert snapshot_shape(row.snapshot) == (160, 160, 3)
 
 
-def test_greeting_reports_its_latency(engine, gallery, obama_walk):
-    # Stamped on the monotonic clock at capture, as kiosk.door.feed.camera_feed does
-    # (DoorLoop measures the latency against time.monotonic()).
-    door, speaker = make_door(engine, gallery)
-    updates = [door.step(Frame(i, time.monotonic(), rgb)) for i, rgb in enumerate(obama_walk)]
+def test_greeting_reports_its_latency_for_a_video_file(make_door, gallery, obama_walk, tmp_path):
+    # A file's frames are timed by their place in it (Frame.time); the time to
+    # greet is still counted on the clock the door runs on (Frame.captured).
+    door, speaker = make_door(gallery)
+    with VideoSource(write_video(tmp_path / "walk.avi", obama_walk)) as source:
+        frames, updates = [], []
+        for frame in source.frames():
+            frames.append(frame)
+            updates.append(door.step(frame))
     done = time.monotonic()
     (greeted,) = [u for u in updates if u.greet_latency_s is not None]
-    assert greeted.greetings == [GREETING] and speaker.said == [GREETING]
-    first_seen = next(u for u in updates if u.faces).frame_time
+    assert banners([greeted]) == [[GREETING]] and speaker.said == [GREETING]
+    first_seen = frames[next(i for i, u in enumerate(updates) if u.faces)].captured
     # From the face's first frame to the greeting: within this run, and not negative.
     assert 0.0 < greeted.greet_latency_s <= done - first_seen
 
@@ -201,11 +217,11 @@ class SensorNoise:
         return np.clip(noisy, 0, 255).astype(np.uint8)
 
 
-def test_empty_doorway_is_rarely_examined_and_a_visitor_is_still_greeted(engine, gallery, faces_dir):
+def test_empty_doorway_is_rarely_examined_and_a_visitor_is_still_greeted(make_door, gallery, faces_dir):
     photo = load_rgb(faces_dir / "people" / "obama" / "obama2.jpg")
     clip = walk_in_frames(photo, frames=45, empty_frames=IDLE_FRAMES)
     noise = SensorNoise(clip[0].shape)
-    door, speaker = make_door(engine, gallery)
+    door, speaker = make_door(gallery)
     updates = [door.step(Frame(i, i / FPS, noise(i, rgb))) for i, rgb in enumerate(clip)]
     idle, visit = updates[:IDLE_FRAMES], updates[IDLE_FRAMES:]
     share = np.mean([u.recognised for u in idle])
@@ -214,8 +230,41 @@ def test_empty_doorway_is_rarely_examined_and_a_visitor_is_still_greeted(engine,
     assert idle[0].recognised           # the first frame: someone may already be there
     assert share < 0.05                 # then a check every 2 s: 5 of 300 frames
     assert speaker.said == [GREETING]
-    assert next(u for u in updates if u.greetings).frame_index >= IDLE_FRAMES
+    assert next(u for u in updates if u.announcements).frame_index >= IDLE_FRAMES
     assert np.mean([u.recognised for u in visit]) > 0.9
+
+
+# ---- settings and gallery changes reach the running door --------------------
+
+def test_a_settings_save_keeps_who_the_door_greeted(make_door, gallery, obama_visit, obama_walk):
+    """Greeted, the settings saved while he stands there, then he leaves and
+    comes back within the cooldown: neither is a second visit."""
+    door, speaker = make_door(gallery)
+    wall = walk_in_frames(load_rgb(RESOURCES / "obama.jpg"), frames=0, empty_frames=1)[0]
+    first = step_all(door, obama_visit[:50])
+    assert speaker.said == [GREETING]
+    door.apply_settings(LIVENESS_OFF.replace(greeting="Hello, {name}!", fpir=0.005))
+    rest = step_all(door, obama_visit[50:] + [wall] * 60 + obama_walk, first_index=50)
+    assert door.recognizer.settings.fpir == 0.005          # the save was applied ...
+    assert speaker.said == [GREETING] and banners(first + rest) == [[GREETING]]   # ... and nobody greeted twice
+    assert [r.decision for r in log_rows(gallery)] == [GRANTED]
+
+
+def test_a_gallery_update_between_two_settings_saves_is_kept(make_door, engine, gallery, faces_dir):
+    """The sync thread hands over a gallery with Joe Biden while settings saves
+    are on their way: whatever the order, the door ends with that gallery."""
+    door, speaker = make_door(gallery)
+    biden = the_subject(engine, load_rgb(faces_dir / "people" / "biden" / "biden.jpg"), "biden.jpg").face
+    with gallery.begin() as session:
+        add_samples(session, "Joe Biden", [sample_from_face(biden, "biden.jpg")], engine.model_name)
+    with gallery.begin() as session:
+        with_biden = GalleryIndex(load_matrix(session, engine.model_name))
+    door.apply_settings(LIVENESS_OFF.replace(greeting="Hello, {name}!"))
+    door.set_gallery(with_biden)
+    door.apply_settings(LIVENESS_OFF.replace(greeting="Hi, {name}!"))
+    step_all(door, walk_in_frames(load_rgb(faces_dir / "people" / "biden" / "biden2.jpg"), frames=45))
+    assert door.recognizer.index is with_biden
+    assert speaker.said == ["Hi, Joe Biden!"]
 
 
 # ---- the access log while the database refuses writes -------------------------
@@ -232,8 +281,8 @@ def test_writer_keeps_events_while_the_database_is_locked(db_url):
         first = writer.append([_event("a"), _event("b")])
         second = writer.append([_event("c")])
         assert log_rows(sessions) == []          # readers still read (WAL); nothing written
-    assert first.startswith("access log not written (2 waiting)") and "locked" in first
-    assert second.startswith("access log not written (3 waiting)")
+    assert first.summary == "access log not written (2 waiting)" and "locked" in first.details
+    assert second.summary == "access log not written (3 waiting)"
     assert writer.error == second
     assert writer.append([]) is None             # the database is free again
     assert [r.name for r in log_rows(sessions)] == ["a", "b", "c"]   # all of them, oldest first
@@ -241,27 +290,27 @@ def test_writer_keeps_events_while_the_database_is_locked(db_url):
     assert writer.append([]) is None and len(log_rows(sessions)) == 3   # nothing written twice
 
 
-def test_door_keeps_greeting_while_the_log_is_locked_and_catches_up(engine, db_url, gallery,
+def test_door_keeps_greeting_while_the_log_is_locked_and_catches_up(make_door, db_url, gallery,
                                                                     obama_walk, stranger_visit):
     impatient(gallery)
-    door, speaker = make_door(engine, gallery)
+    door, speaker = make_door(gallery)
     with write_locked(db_url):
         during = step_all(door, obama_walk)
     assert speaker.said == [GREETING]
-    (greeted,) = [u for u in during if u.greetings]
-    assert greeted.log_error and "1 waiting" in greeted.log_error
+    (greeted,) = [u for u in during if u.announcements]
+    assert greeted.log_trouble.summary == "access log not written (1 waiting)"
     assert log_rows(gallery) == []
     after = step_all(door, stranger_visit, first_index=len(obama_walk) + 60)
     # Until the next write succeeds the door keeps reporting the waiting entry;
     # from the stranger's decision on, everything is written.
-    first_written = next(i for i, u in enumerate(after) if u.decisions)
-    assert all(u.log_error is None for u in after[first_written:])
+    first_written = next(i for i, u in enumerate(after) if u.announcements)
+    assert all(u.log_trouble is None for u in after[first_written:])
     assert [(r.decision, r.name) for r in log_rows(gallery)] == [(GRANTED, NAME), (DENIED, None)]
 
 
-def test_an_entry_written_late_keeps_the_time_of_the_decision(engine, db_url, gallery, obama_walk):
+def test_an_entry_written_late_keeps_the_time_of_the_decision(make_door, db_url, gallery, obama_walk):
     impatient(gallery)
-    door, _ = make_door(engine, gallery)
+    door, _ = make_door(gallery)
     with write_locked(db_url):
         step_all(door, obama_walk)
         decided_by = datetime.now(timezone.utc)
