@@ -32,6 +32,7 @@ def attacks_dir(engine, celebrities, tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow   # the whole street video through the door
 def test_attacks_are_refused_and_live_walkers_timed(kiosk, attacks_dir, tmp_path):
     folder = tmp_path / "clips"
     shutil.copytree(attacks_dir, folder)

@@ -167,6 +167,7 @@ def test_prepare_facenet_keeps_a_current_tflite(model_dir):
     assert H5_SHA256 in (model_dir / TFLITE_SOURCE_NAME).read_text()
 
 
+@pytest.mark.slow   # a whole FaceNet conversion (TensorFlow): about a minute
 def test_prepare_facenet_rebuilds_when_the_source_hash_changes(tmp_path, capfd, model_dir):
     folder = tmp_path / "model"
     folder.mkdir()

@@ -112,6 +112,7 @@ def wait_until(condition, timeout: float, what: str) -> None:
 
 # --- eight doors at once --------------------------------------------------------------
 
+@pytest.mark.slow   # eight door processes at once, on both databases
 def test_eight_doors_logging_at_once_lose_and_duplicate_nothing(any_db_url, tmp_path, record_property):
     sessions = open_database(any_db_url)            # the gallery exists before the doors start
     doors = [Door("burst", any_db_url, f"door-{n}", str(EVENTS_PER_DOOR), str(tmp_path / f"door-{n}.spool.jsonl"))

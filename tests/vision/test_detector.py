@@ -86,6 +86,7 @@ def test_conversion_is_recorded_and_idempotent():
     assert {name: path.stat().st_mtime_ns for name, path in paths.items()} == stamps
 
 
+@pytest.mark.slow   # re-converts MTCNN with TensorFlow
 def test_stale_or_missing_conversion_is_rebuilt(tmp_path, capfd):
     convert_mtcnn(MODEL_DIR)
     (tmp_path / SOURCE_FILE).write_text(json.dumps({"mtcnn_version": "0.0.0"}))
