@@ -99,3 +99,18 @@ def test_unwritable_config_keeps_the_old_settings(qtbot, make_tab, tmp_path, ses
         assert not tab.save()
     assert "could not save" in tab.message.text()
     assert tab.settings == Settings() and actions(sessions) == []  # the audit row rolled back
+
+
+def test_liveness_is_chosen_in_words_and_off_is_warned_about(qtbot, make_tab, config_file, sessions):
+    tab = make_tab(config_file)
+    tab.show()
+    assert tab.liveness.currentData() == "passive" and not tab.liveness_warning.isVisible()
+    tab.liveness.setCurrentIndex(tab.liveness.findData("off"))
+    assert tab.liveness_warning.isVisible() and "photo" in tab.liveness_warning.text()
+    with qtbot.waitSignal(tab.settings_changed) as saved:
+        assert tab.save()
+    assert saved.args[0].liveness == "off" and load_settings(config_file).liveness == "off"
+    assert actions(sessions) == [("settings", "liveness: 'passive' -> 'off'")]
+    tab.liveness.setCurrentIndex(tab.liveness.findData("challenge"))
+    assert not tab.liveness_warning.isVisible()
+

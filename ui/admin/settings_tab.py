@@ -21,6 +21,14 @@ from kiosk.vision.operating_point import ImpostorScores, operating_point
 # The stranger odds an admin picks from (the setting `fpir`).
 FPIR_CHOICES = (0.01, 0.003, 0.001, 0.0001)
 
+# What each liveness mode (kiosk.door.liveness) means to the person at the door.
+LIVENESS_CHOICES = {
+    "passive": "Check the head moves; ask for a head turn when it has not",
+    "challenge": "Always ask for a head turn",
+    "off": "Off: a photo of a member opens the door",
+}
+LIVENESS_OFF_WARNING = "Liveness is off: a printed photo or a phone screen of a member is let in."
+
 PREVIEW_NAME = "Zoë"  # a non-ASCII name, so the preview shows the template copes
 
 
@@ -87,6 +95,11 @@ class SettingsTab(QWidget):
         self.preview = QLabel()
         self.camera = QLineEdit(settings.camera, placeholderText="0, a video file or a stream URL")
         self.mute = QCheckBox("Do not speak greetings", checked=settings.mute)
+        self.liveness = QComboBox()
+        for mode, words in LIVENESS_CHOICES.items():
+            self.liveness.addItem(words, mode)
+        self.liveness.setCurrentIndex(self.liveness.findData(settings.liveness))
+        self.liveness_warning = QLabel(LIVENESS_OFF_WARNING, wordWrap=True, styleSheet="color: #c00")
         self.message = QLabel(wordWrap=True)
         self.save_button = QPushButton("Save", clicked=self.save)
         form = QFormLayout()
@@ -96,7 +109,8 @@ class SettingsTab(QWidget):
                               ("Greet a person at most every", self.cooldown),
                               ("Frames that must agree (k)", self.vote_k), ("… out of the last (n)", self.vote_n),
                               ("Greeting", self.greeting), ("", self.preview), ("Camera", self.camera),
-                              ("", self.mute)):
+                              ("", self.mute), ("Photos and screens", self.liveness),
+                              ("", self.liveness_warning)):
             form.addRow(label, widget)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -108,6 +122,11 @@ class SettingsTab(QWidget):
         for changed in (self.fpir.currentIndexChanged, self.override.toggled, self.threshold.valueChanged):
             changed.connect(self._update_operating_point)
         self._update_operating_point()
+        self.liveness.currentIndexChanged.connect(self._update_liveness_warning)
+        self._update_liveness_warning()
+
+    def _update_liveness_warning(self) -> None:
+        self.liveness_warning.setVisible(self.liveness.currentData() == "off")
 
     def edited(self) -> tuple[Settings | None, str | None]:
         """The settings the form holds, or None and why they cannot be used."""
@@ -123,7 +142,7 @@ class SettingsTab(QWidget):
             margin=round(self.margin.value(), 3),
             cooldown_s=self.cooldown.value(), vote_k=self.vote_k.value(), vote_n=self.vote_n.value(),
             greeting=self.greeting.text(), camera=self.camera.text().strip(),
-            mute=self.mute.isChecked())
+            mute=self.mute.isChecked(), liveness=self.liveness.currentData())
         if problem := settings_problem(new):
             return None, problem
         return new, None
