@@ -142,18 +142,19 @@ def landmark_track(engine, frames: list[np.ndarray]) -> list[tuple[float, tuple 
 def cards_of(engine, photos, turned_only: bool = False) -> list[np.ndarray]:
     """The prints made from these photos (their biggest face); with
     turned_only, only photos whose face is turned 15 degrees or more."""
-    from kiosk.vision.images import load_rgb
     from kiosk.vision.snapshot_quality import frontal_angles
-    cards = []
+    return [print_of(rgb, face.box) for rgb, face in biggest_faces(engine, photos)
+            if not turned_only or abs(frontal_angles(face)[0]) >= 15]
+
+
+def biggest_faces(engine, photos):
+    """(the photo, its biggest face's Detection) for each photo with a face."""
+    from kiosk.vision.images import load_rgb
     for path in photos:
         rgb = load_rgb(path)
         faces = engine.detect(rgb)
-        if not faces:
-            continue
-        face = max(faces, key=lambda d: d.box[2] * d.box[3])
-        if not turned_only or abs(frontal_angles(face)[0]) >= 15:
-            cards.append(print_of(rgb, face.box))
-    return cards
+        if faces:
+            yield rgb, max(faces, key=lambda d: d.box[2] * d.box[3])
 
 
 def attack_evidence(engine, photos, kind: str, count: int, first_seed: int) -> list:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from kiosk.store.access_log import DENIED, GRANTED, NewEvent
+from kiosk.common.door_events import DENIED, GRANTED, NewEvent
 from kiosk.store.db import open_database, utc_now
 from kiosk.store.event_spool import EventSpool
 from kiosk.store.event_writer import BackgroundWriter, EventWriter

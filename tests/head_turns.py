@@ -25,7 +25,6 @@ import numpy as np
 
 import attack_clips
 from kiosk.door.challenge import LEFT, RUNNING, TURN_PROMPT
-from kiosk.vision.images import load_rgb
 from kiosk.vision.snapshot_quality import frontal_angles
 
 FPS = attack_clips.FPS
@@ -42,12 +41,7 @@ class Pose:
 def poses_of(engine, photos) -> list[Pose]:
     """Every photo's biggest face, and its mirror image: both sides of each angle."""
     poses = []
-    for path in photos:
-        rgb = load_rgb(path)
-        faces = engine.detect(rgb)
-        if not faces:
-            continue
-        face = max(faces, key=lambda d: d.box[2] * d.box[3])
+    for rgb, face in attack_clips.biggest_faces(engine, photos):
         points = np.asarray(face.landmarks, np.float64)
         yaw = frontal_angles(face)[0]
         poses.append(Pose(yaw, rgb, points))

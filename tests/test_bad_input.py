@@ -14,7 +14,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
-from kiosk.store.access_log import DENIED, NewEvent, append_event
+from kiosk.common.door_events import DENIED, NewEvent
+
+from kiosk.store.access_log import append_event
 from kiosk.store.db import AccessEvent, engine_of, open_database, utc_now
 from kiosk.store.event_writer import BackgroundWriter, EventWriter
 from helpers import png_declaring

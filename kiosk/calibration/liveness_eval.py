@@ -28,7 +28,7 @@ from kiosk.calibration.calibrate import CalibrationError
 from kiosk.common.config import Settings
 from kiosk.door.recognizer import RecognizedFace, Recognizer
 from kiosk.door.video import VideoSource
-from kiosk.store.access_log import GRANTED
+from kiosk.common.door_events import GRANTED
 from kiosk.vision.engine import Face, FaceEngine
 from kiosk.vision.matcher import GalleryIndex, GalleryMatrix, Match
 

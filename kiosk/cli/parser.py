@@ -10,11 +10,7 @@ from pathlib import Path
 
 from kiosk.common import paths
 from kiosk.common.config import ConfigError
-
-# kiosk.store.access_log.DECISIONS, written out: importing the store here would
-# cost `kiosk --help` SQLAlchemy's import (a test keeps the two equal).
-LOG_DECISIONS = ("granted", "denied", "spoof", "outside_hours", "anti_passback", "door_held", "door_forced",
-                 "remote_unlock")
+from kiosk.common.door_events import DECISIONS
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -153,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     log_actions = _GlobalOptionsEverywhere(p.add_subparsers(dest="action", metavar="ACTION"), after)
     log_actions.add_parser("purge", help="blank the snapshots older than the settings' snapshot_retention_days")
     p.add_argument("--name", help="only names containing this")
-    p.add_argument("--decision", choices=LOG_DECISIONS)
+    p.add_argument("--decision", choices=DECISIONS)
     p.add_argument("--since", help="from this date/time (ISO, local time)")
     p.add_argument("--until", help="before this date/time (ISO, local time)")
     p.add_argument("--limit", type=int, default=50, help="rows to show (default 50; CSV exports all)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from kiosk.store.access_log import ANTI_PASSBACK, OUTSIDE_HOURS
+from kiosk.common.door_events import ANTI_PASSBACK, OUTSIDE_HOURS
 from kiosk.store.access_rules import DoorRules, Window
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kiosk.door.decisions import Box, Decision
-from kiosk.store.access_log import ANTI_PASSBACK, GRANTED, OUTSIDE_HOURS, SPOOF
+from kiosk.common.door_events import ANTI_PASSBACK, GRANTED, OUTSIDE_HOURS, SPOOF
 
 NOT_RECOGNISED = "Not recognised"
 LIVE_FACE_NEEDED = "Not opened: a photo or a screen is not a visitor"

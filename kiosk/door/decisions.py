@@ -9,16 +9,18 @@ from __future__ import annotations
 import random
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from kiosk.store.access_log import DENIED, GRANTED, SPOOF
-from kiosk.door.access_rules import DoorAccess
+from kiosk.common.door_events import DENIED, GRANTED, SPOOF
 from kiosk.door.challenge import PASSED, RUNNING, Challenge
 from kiosk.door.liveness import (CHALLENGE, LIVE, MODES, OFF, PASSIVE, SPOOF as LOOKS_FLAT, UNPROVEN, Evidence,
                                  TrackLiveness)
 from kiosk.vision.matcher import Match
+
+if TYPE_CHECKING:   # the rules' loading needs the database; deciding does not
+    from kiosk.door.access_rules import DoorAccess
 
 Box = tuple[float, float, float, float]  # x, y, width, height in pixels
 

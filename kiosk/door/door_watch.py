@@ -11,7 +11,7 @@ from kiosk.door.event_message import event_message
 from kiosk.outputs import DoorOutput
 from kiosk.outputs.door_sensor import DoorSensor, open_sensor
 from kiosk.outputs.mqtt_reporter import MqttReporter
-from kiosk.store.access_log import REMOTE_UNLOCK, NewEvent
+from kiosk.common.door_events import NewEvent, REMOTE_UNLOCK
 from kiosk.store.db import utc_now
 from kiosk.store.event_writer import BackgroundWriter, EventWriter
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.store.access_log import NewEvent
+from kiosk.common.door_events import NewEvent
 
 
 def event_message(event: NewEvent) -> dict:

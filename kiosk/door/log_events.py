@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.store.access_log import NewEvent
+from kiosk.common.door_events import NewEvent
 from kiosk.store.db import utc_now
 from kiosk.vision.images import encode_jpeg
 from kiosk.door.recognizer import FrameResult

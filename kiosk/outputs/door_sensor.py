@@ -18,7 +18,7 @@ from typing import Callable
 
 from kiosk.common.config import DoorSettings
 from kiosk.outputs.door_output import OPEN, DoorOutput
-from kiosk.store.access_log import DOOR_FORCED, DOOR_HELD
+from kiosk.common.door_events import DOOR_FORCED, DOOR_HELD
 
 log = logging.getLogger("kiosk.door")
 

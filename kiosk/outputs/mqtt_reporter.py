@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 
-from kiosk.store.access_log import DECISIONS, GRANTED
+from kiosk.common.door_events import DECISIONS, GRANTED
 from kiosk.common.config import MqttSettings
 from kiosk.common.trouble import Trouble
 

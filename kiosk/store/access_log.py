@@ -10,19 +10,11 @@ from typing import IO, Iterable, Iterator
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from kiosk.common.door_events import DECISIONS, NewEvent
 from kiosk.store.db import AccessEvent, checkpoint, utc_now
 
 PAGE = 200
 EXPORT_PAGE = 1000
-GRANTED = "granted"
-DENIED = "denied"
-SPOOF = "spoof"      # a flat picture (print, screen) of an enrolled person, refused
-OUTSIDE_HOURS = "outside_hours"   # a person recognised outside their groups' windows at this door, refused
-ANTI_PASSBACK = "anti_passback"   # a person granted too recently at this door (its anti-passback), refused
-DOOR_HELD = "door_held"           # the door sensor: open longer than door.held_open_s
-DOOR_FORCED = "door_forced"       # the door sensor: opened with no grant
-REMOTE_UNLOCK = "remote_unlock"   # opened from Home Assistant's lock entity (mqtt.remote_unlock on)
-DECISIONS = (GRANTED, DENIED, SPOOF, OUTSIDE_HOURS, ANTI_PASSBACK, DOOR_HELD, DOOR_FORCED, REMOTE_UNLOCK)
 
 
 @dataclass(frozen=True)
@@ -33,17 +25,6 @@ class LogFilter:
     decision: str | None = None      # one of DECISIONS
     since: datetime | None = None
     until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    decision: str
-    person_id: int | None
-    name: str | None
-    distance: float | None
-    snapshot_jpeg: bytes | None
-    kiosk_id: str
-    time: datetime | None = None
 
 
 def append_event(session: Session, new: NewEvent) -> AccessEvent:

@@ -83,7 +83,7 @@ class AccessEvent(Base):
         ForeignKey("person.id", ondelete="SET NULL"), index=True)
     # The name as it was at the door, so the log still reads after a rename.
     name: Mapped[Optional[str]] = mapped_column(String(200))
-    # kiosk.store.access_log.DECISIONS: "granted", "denied", "spoof", "outside_hours", ...
+    # kiosk.common.door_events.DECISIONS: "granted", "denied", "spoof", "outside_hours", ...
     decision: Mapped[str] = mapped_column(String(20))
     distance: Mapped[Optional[float]]
     snapshot: Mapped[Optional[bytes]] = mapped_column(LargeBinary)  # face crop, JPEG

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from kiosk.store.access_log import NewEvent
+from kiosk.common.door_events import NewEvent
 from kiosk.common.files import write_atomically
 
 log = logging.getLogger("kiosk.log")

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from kiosk.common.trouble import Trouble
-from kiosk.store.access_log import NewEvent, append_event, purge_snapshots
+from kiosk.common.door_events import NewEvent
+from kiosk.store.access_log import append_event, purge_snapshots
 from kiosk.store.event_spool import EventSpool
 
 log = logging.getLogger("kiosk.log")

@@ -169,7 +169,8 @@ def test_malformed_date_and_one_person_folder_are_one_line(kiosk, celebrities, t
 
 
 def test_log_lists_and_exports_refused_photos_as_spoof(kiosk, db_url):
-    from kiosk.store.access_log import GRANTED, SPOOF, NewEvent, append_event
+    from kiosk.common.door_events import GRANTED, NewEvent, SPOOF
+    from kiosk.store.access_log import append_event
     from kiosk.store.db import open_database
     with open_database(db_url).begin() as session:
         append_event(session, NewEvent(SPOOF, None, "obama", 0.31, b"\xff\xd8snap", "door-1"))

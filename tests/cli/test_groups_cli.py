@@ -7,8 +7,6 @@ import json
 import numpy as np
 from sqlalchemy import select
 
-from kiosk.cli.parser import LOG_DECISIONS
-from kiosk.store.access_log import DECISIONS
 from kiosk.store.db import AdminAction, open_database
 from kiosk.store.gallery import NewSample, add_samples
 
@@ -67,7 +65,3 @@ def test_bad_rules_are_one_line_and_exit_1(kiosk, db_url):
                        (("groups", "anti-passback", "100000"), "0 (off) to 86400 seconds")]:
         code, out, err = kiosk(*args)
         assert (code, out, err.count("\n")) == (1, "", 1) and says in err, (args, err)
-
-
-def test_the_log_command_knows_every_decision():
-    assert LOG_DECISIONS == DECISIONS

@@ -9,7 +9,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from kiosk.store.access_log import DENIED, GRANTED, list_events
+from kiosk.common.door_events import DENIED, GRANTED
+
+from kiosk.store.access_log import list_events
 from kiosk.common.config import Settings
 from kiosk.store.db import AdminAction, open_database
 from kiosk.demo.build import DEMO_LIVENESS, FPS, MEMBERS, SIZE, build_demo

@@ -23,7 +23,7 @@ import head_turns
 from kiosk.door import challenge as ch
 from kiosk.door.challenge import FAILED, LEFT, PASSED, RUNNING, Challenge
 from kiosk.door.decisions import ANOTHER_FACE, PASSIVE_WAIT_S, DoorDecider, Sighting
-from kiosk.store.access_log import GRANTED, SPOOF
+from kiosk.common.door_events import GRANTED, SPOOF
 from kiosk.vision.matcher import GalleryIndex, GalleryMatrix
 from test_liveness import AXES, BOX, FPS, HEAD, PICTURE, SAME_FACE, head_turn, seen
 

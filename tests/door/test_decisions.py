@@ -3,7 +3,7 @@ unit vectors: Ada, Bob, and faces of nobody enrolled."""
 
 import numpy as np
 
-from kiosk.store.access_log import DENIED, GRANTED
+from kiosk.common.door_events import DENIED, GRANTED
 from kiosk.door.decisions import DoorDecider, Sighting, iou
 from kiosk.door.liveness import OFF
 from kiosk.vision.matcher import GalleryMatrix

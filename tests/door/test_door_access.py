@@ -16,7 +16,7 @@ from kiosk.door.runtime import DoorRuntime
 from kiosk.store.event_writer import EventWriter
 from kiosk.outputs.local_broker import Listener
 from kiosk.store import access_rules as rules
-from kiosk.store.access_log import ANTI_PASSBACK, GRANTED, OUTSIDE_HOURS
+from kiosk.common.door_events import ANTI_PASSBACK, GRANTED, OUTSIDE_HOURS
 from kiosk.store.access_rules import DoorRules, Window
 from kiosk.store.gallery import get_person
 from test_decisions import BOX, decider_liveness_off, known, run

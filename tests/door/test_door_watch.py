@@ -16,7 +16,7 @@ from kiosk.door.door_watch import DoorWatch
 from kiosk.outputs import open_output
 from kiosk.outputs.local_broker import Listener
 from kiosk.outputs.mqtt_reporter import MqttReporter
-from kiosk.store.access_log import DOOR_FORCED, DOOR_HELD, REMOTE_UNLOCK
+from kiosk.common.door_events import DOOR_FORCED, DOOR_HELD, REMOTE_UNLOCK
 from kiosk.store.db import AccessEvent, open_database
 from kiosk.store.event_writer import BackgroundWriter, EventWriter
 

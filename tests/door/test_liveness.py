@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import attack_clips
-from kiosk.store.access_log import GRANTED, SPOOF
+from kiosk.common.door_events import GRANTED, SPOOF
 from kiosk.door.decisions import DoorDecider, Sighting
 from kiosk.vision.matcher import GalleryMatrix
 from kiosk.door.liveness import (LIVE, OFF, SPOOF as LOOKS_FLAT, UNPROVEN, TrackLiveness, nose_miss,

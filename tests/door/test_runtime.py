@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 import attack_clips
 from helpers import PROJECT_DIR, FakeSpeaker, impatient, wait_for, write_locked
-from kiosk.store.access_log import DENIED, GRANTED, SPOOF, NewEvent
+from kiosk.common.door_events import DENIED, GRANTED, NewEvent, SPOOF
 from kiosk.common.config import DoorSettings, Settings
 from kiosk.store.db import AccessEvent, open_database
 from kiosk.door.announcement import LIVE_FACE_NEEDED, NOT_RECOGNISED

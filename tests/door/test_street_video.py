@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from helpers import PROJECT_DIR
-from kiosk.store.access_log import DENIED, GRANTED
+from kiosk.common.door_events import DENIED, GRANTED
 from kiosk.calibration.calibration_set import embed_folders
 from kiosk.common.config import Settings
 from kiosk.vision.matcher import GalleryMatrix

@@ -11,7 +11,7 @@ from helpers import wait_for
 from kiosk.common.config import DoorSettings
 from kiosk.outputs import open_output
 from kiosk.outputs.door_sensor import FORCED_GRACE_S, open_sensor
-from kiosk.store.access_log import DOOR_FORCED, DOOR_HELD
+from kiosk.common.door_events import DOOR_FORCED, DOOR_HELD
 
 RELAY, CONTACT = 17, 27
 

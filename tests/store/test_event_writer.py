@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from helpers import impatient, write_locked
 
-from kiosk.store.access_log import GRANTED, NewEvent
+from kiosk.common.door_events import GRANTED, NewEvent
 from kiosk.store.db import AccessEvent, open_database, utc_now
 from kiosk.store.event_spool import EventSpool, purge_person
 from kiosk.store.event_writer import BackgroundWriter, EventWriter

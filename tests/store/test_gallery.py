@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from kiosk.store.access_log import DENIED, GRANTED, LogFilter, NewEvent, append_event, list_events, write_csv
+from kiosk.common.door_events import DENIED, GRANTED, NewEvent
+
+from kiosk.store.access_log import LogFilter, append_event, list_events, write_csv
 from kiosk.store.db import FaceSample, Person, open_database
 from kiosk.store.gallery import (GalleryError, NewSample, add_samples, delete_person, gallery_version,
                            list_people, load_matrix, person_name, rename_person)

@@ -261,7 +261,8 @@ def test_migrations_go_down_and_up_again(any_db_url):
 def test_0003_goes_down_and_up_keeping_the_log(any_db_url):
     """Down to 0002 the access rules' tables go, and the decisions 0002 cannot
     hold become what they are to it; up again, the rules' tables come back empty."""
-    from kiosk.store.access_log import NewEvent, append_event
+    from kiosk.common.door_events import NewEvent
+    from kiosk.store.access_log import append_event
     from kiosk.store.access_rules import add_window, create_group, list_groups, set_member
     sessions = open_database(any_db_url)
     with sessions.begin() as s:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from kiosk.store.access_log import DENIED, GRANTED
+from kiosk.common.door_events import DENIED, GRANTED
 from kiosk.common.config import DoorSettings, MqttSettings, Settings
 from kiosk.context import KioskContext
 from kiosk.store.db import AccessEvent, AdminAction, FaceSample, Person

@@ -12,7 +12,9 @@ from PySide6.QtCore import QDate, QModelIndex, Qt
 from PySide6.QtGui import QColor, QPixmap
 from sqlalchemy import insert, text
 
-from kiosk.store.access_log import DENIED, GRANTED, SPOOF, LogFilter
+from kiosk.common.door_events import DENIED, GRANTED, SPOOF
+
+from kiosk.store.access_log import LogFilter
 from kiosk.store.db import AccessEvent, engine_of
 from kiosk.vision.images import encode_jpeg, load_rgb
 from ui.admin import log_model

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from sqlalchemy import func, select
 
 from helpers import PROJECT_DIR
-from kiosk.store.access_log import NewEvent
+from kiosk.common.door_events import NewEvent
 from kiosk.store.db import AdminAction, FaceSample, Person
 from kiosk.store.event_spool import EventSpool
 from kiosk.store.gallery import NewSample, add_samples
