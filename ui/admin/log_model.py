@@ -11,8 +11,8 @@ from PySide6.QtGui import QColor, QPixmap
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from kiosk.common.door_events import ANTI_PASSBACK, DENIED, DOOR_FORCED, DOOR_HELD, GRANTED, OUTSIDE_HOURS, REMOTE_UNLOCK, SPOOF
-
+from kiosk.common.door_events import (ANTI_PASSBACK, DENIED, DOOR_FORCED, DOOR_HELD, GRANTED, OUTSIDE_HOURS,
+                                      REMOTE_UNLOCK, SPOOF)
 from kiosk.store.access_log import EventPager, LogFilter, count_events, local_time
 from kiosk.store.db import AccessEvent
 from ui.frames import jpeg_pixmap

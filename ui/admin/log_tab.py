@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from kiosk.common.door_events import ANTI_PASSBACK, DENIED, DOOR_FORCED, DOOR_HELD, GRANTED, OUTSIDE_HOURS, REMOTE_UNLOCK, SPOOF
-
+from kiosk.common.door_events import (ANTI_PASSBACK, DENIED, DOOR_FORCED, DOOR_HELD, GRANTED, OUTSIDE_HOURS,
+                                      REMOTE_UNLOCK, SPOOF)
 from kiosk.store.access_log import LogFilter, all_events, write_csv
 from kiosk.common.files import write_atomically
 from ui.admin.log_model import THUMBNAIL_HEIGHT, Column, LogTableModel
