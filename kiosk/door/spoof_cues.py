@@ -37,9 +37,10 @@ FRAME_TILT_DEG = 30.0     # a side's line may lean this far from the box's side
 # crop would blur away the grid), at most this many pixels a side.
 MOIRE_PX = 64
 MOIRE_BAND = (0.15, 0.5)  # cycles a pixel: above a face's own detail
-# Thresholds, chosen on the tune set (README "Liveness"): real faces (the
-# street clip's 11 tracks, 137 web photos) reached 3 framed sides, never 4,
-# and a moire peak of 38 at most (the street clip's video coding); a
+# Thresholds, chosen on the tune set (README "Liveness"): real faces (114 in
+# web photos, the street clip's 11 tracks, 491 faces) showed at most 2
+# framed sides in the photos and 4 in 4 scattered street frames (never 3 in
+# 5), and a moire peak of 38 at most (the street clip's video coding); a
 # synthetic print or phone shows 4 sides in most frames.
 FRAME_SIDES = 4
 MOIRE_PEAK = 45.0
