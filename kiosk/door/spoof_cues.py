@@ -32,7 +32,7 @@ FRAME_MARGIN = 0.8
 FRAME_FACE_PX = 40
 # Only whole lines count: at least this long, in box widths.
 FRAME_LINE = 0.7
-FRAME_TILT_DEG = 30.0     # a side's line may lean this far from the box's side
+FRAME_TILT = np.tan(np.radians(30.0))   # a side's line may lean 30 degrees from the box's side
 # Moire: the face's central square at the camera's own pixels (a resized
 # crop would blur away the grid), at most this many pixels a side.
 MOIRE_PX = 64
@@ -93,9 +93,8 @@ def frame_sides(gray: np.ndarray, box: Box) -> int:
         return 0
     x0, y0, x1, y1 = lines.reshape(-1, 4).astype(np.float64).T
     dx, dy = np.abs(x1 - x0), np.abs(y1 - y0)
-    tilt = np.tan(np.radians(FRAME_TILT_DEG))
-    upright = (dx <= tilt * dy) & (np.maximum(y0, y1) >= by0) & (np.minimum(y0, y1) <= by1)
-    level = (dy <= tilt * dx) & (np.maximum(x0, x1) >= bx0) & (np.minimum(x0, x1) <= bx1)
+    upright = (dx <= FRAME_TILT * dy) & (np.maximum(y0, y1) >= by0) & (np.minimum(y0, y1) <= by1)
+    level = (dy <= FRAME_TILT * dx) & (np.maximum(x0, x1) >= bx0) & (np.minimum(x0, x1) <= bx1)
     return int((upright & (np.maximum(x0, x1) < bx0)).any()) + int((upright & (np.minimum(x0, x1) > bx1)).any()) \
         + int((level & (np.maximum(y0, y1) < by0)).any()) + int((level & (np.minimum(y0, y1) > by1)).any())
 
