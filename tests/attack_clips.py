@@ -9,8 +9,13 @@ Three types (ISO/IEC 30107-3 reports each separately):
 - "fake_turn": a print turned smoothly about its vertical axis, from one side
   to the other, to imitate a head turn.
 
-Every clip is a pure function of (photo, type, seed): the same seed renders
-the same frames.
+Each type in two media: a "print" (paper: blur, contrast, gamma, a tint,
+its edge against the wall behind) or a "screen" (a phone showing the photo:
+display gamma and contrast, an RGB sub-pixel grid that the camera samples
+into moire, a bezel, a glare patch half the time, the camera's own blur).
+
+Every clip is a pure function of (photo, type, medium, seed): the same seed
+renders the same frames.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import cv2
 import numpy as np
 
 TYPES = ("handheld", "turned", "fake_turn")
+MEDIA = ("print", "screen")
 SIZE = (640, 480)
 FOCAL = 600.0          # pixels: a webcam's field of view at 640x480
 FPS = 12.5             # what the door processes on two busy cores
@@ -75,6 +81,38 @@ def printed(card: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (np.clip(out, 0, 1) * 255).astype(np.uint8)
 
 
+def on_screen(card: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A phone showing the picture: display gamma and contrast, each pixel
+    drawn as three sub-pixel stripes with a dark gap (the grid the camera
+    samples into moire), a dark or light bezel around the screen, and, half
+    the time, a soft glare patch (a lamp's reflection) on the glass."""
+    out = card.astype(np.float32) / 255.0
+    out = np.clip(0.5 + (out - 0.5) * rng.uniform(1.0, 1.25), 0, 1) ** rng.uniform(0.75, 1.1)
+    out *= rng.uniform(0.85, 1.0)
+    cell = int(rng.integers(3, 5))       # screen pixels drawn as cell x cell sub-pixels
+    big = np.repeat(np.repeat(out, cell, axis=0), cell, axis=1)
+    stripes = np.zeros((cell, cell, 3), np.float32)
+    for channel in range(3):
+        stripes[:, channel * cell // 3:(channel + 1) * cell // 3, channel] = 1.0
+    stripes[-1, :, :] *= 0.3             # the dark gap between pixel rows
+    grid = np.tile(stripes, (big.shape[0] // cell, big.shape[1] // cell, 1))
+    depth = rng.uniform(0.2, 0.65)       # how much of the grid survives the glass and the lens
+    screen = big * (1 - depth + depth * grid * 3 / 2)
+    h, w = screen.shape[:2]
+    if rng.random() < 0.5:
+        cy, cx = rng.uniform(0.2, 0.8) * h, rng.uniform(0.2, 0.8) * w
+        ry, rx = rng.uniform(0.1, 0.3) * h, rng.uniform(0.1, 0.3) * w
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        patch = np.exp(-(((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2))
+        screen = screen + rng.uniform(0.6, 1.2) * patch[..., None]
+    screen = (np.clip(screen, 0, 1) * 255).astype(np.uint8)
+    bezel = int(rng.uniform(0.04, 0.12) * max(h, w))
+    body = rng.uniform(10, 40) if rng.random() < 0.7 else rng.uniform(200, 240)
+    framed = np.full((h + 2 * bezel, w + 2 * bezel, 3), body, np.uint8)
+    framed[bezel:bezel + h, bezel:bezel + w] = screen
+    return framed
+
+
 def background(rng: np.random.Generator) -> np.ndarray:
     shade = np.linspace(rng.uniform(150, 220), rng.uniform(90, 160), SIZE[1], dtype=np.float32)[:, None, None]
     wall = np.broadcast_to(shade * rng.uniform(0.85, 1.0, 3), (SIZE[1], SIZE[0], 3))
@@ -118,13 +156,21 @@ def poses(kind: str, rng: np.random.Generator) -> list[dict]:
             for a, b, c, d, e, f in zip(yaw, pitch, roll, x, y, z)]
 
 
-def attack_clip(card: np.ndarray, kind: str, seed: int) -> list[np.ndarray]:
+def attack_clip(card: np.ndarray, kind: str, seed: int, medium: str = "print") -> list[np.ndarray]:
     """uint8 RGB frames (SIZE, FPS, SECONDS long) of one attack."""
     rng = np.random.default_rng(seed)
-    picture = printed(card, rng)
+    if medium == "print":
+        picture = printed(card, rng)
+        wall = background(rng)
+        width_m = rng.uniform(0.12, 0.25)   # a phone-sized to an A5 print
+        return [render(picture, wall, width_m, pose) for pose in poses(kind, rng)]
+    if medium != "screen":
+        raise ValueError(f"unknown attack medium {medium!r}")
+    picture = on_screen(card, rng)
     wall = background(rng)
-    width_m = rng.uniform(0.12, 0.25)   # a phone-sized to an A5 print
-    return [render(picture, wall, width_m, pose) for pose in poses(kind, rng)]
+    width_m = rng.uniform(0.09, 0.18)       # a phone's to a small tablet's width, bezel included
+    sigma = rng.uniform(0.4, 0.9)           # the camera's own blur, which softens the moire
+    return [cv2.GaussianBlur(render(picture, wall, width_m, pose), (0, 0), sigma) for pose in poses(kind, rng)]
 
 
 def landmark_track(engine, frames: list[np.ndarray]) -> list[tuple[float, tuple | None]]:

@@ -17,6 +17,7 @@ from kiosk.common.door_events import DENIED, GRANTED, SPOOF
 from kiosk.door.challenge import PASSED, RUNNING, Challenge
 from kiosk.door.liveness import (CHALLENGE, LIVE, MODES, OFF, PASSIVE, SPOOF as LOOKS_FLAT, UNPROVEN, Evidence,
                                  TrackLiveness)
+from kiosk.door.spoof_cues import REASONS as CUE_REASONS, CueScores, TrackCues
 from kiosk.vision.matcher import Match
 
 if TYPE_CHECKING:   # the rules' loading needs the database; deciding does not
@@ -48,6 +49,7 @@ class Sighting:
     embedding: np.ndarray     # (D,) L2-normalised
     quality: float            # its weight in the track's fused template (> 0)
     landmarks: tuple | None = None   # MTCNN's five (x, y) points: the liveness check's input
+    cues: CueScores | None = None    # the screen and print cues of the face's neighbourhood
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class TrackView:
     track_id: int
     liveness: Evidence        # what the passive check has seen
     prompt: str | None = None  # what the door asks of this visitor now (a challenge); None: nothing
+    cue: str | None = None     # the screen or print cue that fired on this track (it is refused if recognised)
 
 
 @dataclass
@@ -85,6 +88,7 @@ class _Track:
     denied: bool = False
     spoofed: bool = False     # refused for liveness for good: no more decisions
     liveness: TrackLiveness = field(default_factory=TrackLiveness)
+    cues: TrackCues = field(default_factory=TrackCues)
     recognised_at: float | None = None     # first frame whose template and votes named someone
     challenge: Challenge | None = None
     challenged_person: int | None = None   # the person named when the challenge began
@@ -132,7 +136,10 @@ class DoorDecider:
       challenge always, the passive check only refuses. A challenge passes
       only if the same person is named after the turn as before it; a
       failed one is a SPOOF with its reason, and may be tried again after
-      RETRY_PAUSE_S, MAX_CHALLENGES times a track.
+      RETRY_PAUSE_S, MAX_CHALLENGES times a track. A track on which a screen or
+      print cue fired (kiosk.door.spoof_cues) is refused as SPOOF with the
+      cue's reason, whatever the passive check or a challenge said: the cues
+      only ever refuse.
     - Access rules (kiosk.door.access_rules), when given: a person recognised
       and live, outside the cooldown, is refused once a track as OUTSIDE_HOURS
       or ANTI_PASSBACK instead of granted when the rules say so.
@@ -179,11 +186,14 @@ class DoorDecider:
                 track.liveness.add(now, sighting.landmarks)
                 if track.challenge is not None:
                     track.challenge.add(now, sighting.landmarks)
+            if sighting.cues is not None:
+                track.cues.add(sighting.cues)
             decision = self._decide(now, track, index)
             if decision:
                 decisions.append(decision)
             self.frame_tracks[index] = TrackView(track.id, track.liveness.evidence(),
-                                                 track.challenge.prompt if track.challenge else None)
+                                                 track.challenge.prompt if track.challenge else None,
+                                                 track.cues.refusal)
         return decisions
 
     def _assign(self, now: float, boxes: Sequence[Box]) -> list[tuple[int, _Track]]:
@@ -245,6 +255,9 @@ class DoorDecider:
         recognised track; starts and judges its challenge."""
         if track.liveness.verdict == LOOKS_FLAT:
             track.spoofed, track.refusal = True, FLAT_PICTURE
+            return LOOKS_FLAT
+        if track.cues.refusal is not None:   # a screen's or a print's cue refuses even a live verdict
+            track.spoofed, track.refusal = True, CUE_REASONS[track.cues.refusal]
             return LOOKS_FLAT
         if self.liveness == PASSIVE and track.liveness.verdict == LIVE:
             return LIVE

@@ -10,6 +10,8 @@ import numpy as np
 from kiosk.common.config import Settings
 from kiosk.door.access_rules import DoorAccess
 from kiosk.door.decisions import Decision, DoorDecider, Sighting, TrackView, iou
+from kiosk.door.liveness import OFF
+from kiosk.door.spoof_cues import cue_scores
 from kiosk.vision.engine import Face, FaceEngine, face_quality
 from kiosk.vision.matcher import GalleryIndex, Match
 from kiosk.vision.operating_point import (CalibrationDataError, ImpostorScores, OperatingPoint, operating_point,
@@ -101,8 +103,11 @@ class Recognizer:
         self._previous = faces
         self._frames += 1
         recognized = self._match(faces)
+        cues = self.settings.liveness != OFF
         decisions = self.decider.update(now, [Sighting(r.face.box, r.match, r.face.embedding, face_quality(r.face),
-                                                       r.face.detection.landmarks) for r in recognized])
+                                                       r.face.detection.landmarks,
+                                                       cue_scores(rgb, r.face.box) if cues else None)
+                                              for r in recognized])
         matched = time.perf_counter()
         times = StageTimes(1000 * (detected - start), 1000 * (embedded - detected), 1000 * (matched - embedded))
         if not faces:  # nothing was embedded or matched: report no time, not overhead
