@@ -20,7 +20,7 @@ import attack_clips
 from kiosk.door.decisions import DoorDecider, Sighting
 from kiosk.door.spoof_cues import (CUE_FRAMES, CUE_HITS, FRAME, MOIRE, MOIRE_PEAK, REASONS, CueScores, TrackCues,
                                    cue_scores, frame_sides, moire_peak)
-from kiosk.store.access_log import GRANTED, SPOOF
+from kiosk.common.door_events import GRANTED, SPOOF
 from kiosk.vision.images import load_rgb
 from test_liveness import AXES, BOX, HEAD, INDEX, SAME_FACE, head_turn, report_photos
 
