@@ -100,7 +100,8 @@ def test_an_enrolled_person_is_greeted_once_and_logged_once(qtbot, ctx, tmp_path
     assert events(ctx) == [(GRANTED, "Barack Obama", "door-test")]
     seconds, rms = wav_rms(render_to_wav(speaker.said[0], tmp_path / "greeting.wav"))
     assert seconds > 0.5 and rms > 0.01   # what the door said, as real espeak-ng speech
-    assert window.stats.greet_latencies_s and window.stats.greet_latencies_s[0] < 1.0
+    # Measured, and on the capture clock (not how fast: that is `kiosk bench`'s figure).
+    assert window.stats.greet_latencies_s and 0 < window.stats.greet_latencies_s[0] < 10
 
 
 def test_with_liveness_off_the_window_says_so(qtbot, ctx, tmp_path):
