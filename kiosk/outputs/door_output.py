@@ -132,6 +132,13 @@ class DoorOutput:
                     self._until = None
                 self._switch_off("after a failed opening")
                 continue
+            with self._wake:
+                # A relay slower than close()'s wait switched on after close()
+                # switched it off: off again, or the door stays open.
+                late = self._closing
+            if late:
+                self._switch_off("after an opening that outlived the close")
+                return
             self._set_state(OPEN)
             with self._wake:
                 # Open time counted from the relay switching, not from the grant.
