@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -85,3 +86,39 @@ def test_the_window_says_ready_and_pings_only_while_it_recognises(qtbot, notify_
     assert notify_socket().count("WATCHDOG=1") == before   # no more pings: systemd would restart it
     window.close()
     assert notify_socket()[-1] == "STOPPING=1"
+
+
+def test_a_door_thread_that_fails_is_shown_and_no_longer_pinged(qtbot, notify_socket, monkeypatch, db_url,
+                                                                 engine, model_dir, tmp_path):
+    """The door's step raises: the video would go on while nobody is
+    recognised. The window says it is out of order and stops the pings."""
+    from kiosk.common.config import Settings
+    from kiosk.context import KioskContext
+    from kiosk.door.video import write_video
+    from helpers import FakeSpeaker
+    from ui.kiosk_window import DOOR_FAILED_TEXT, KioskWindow
+    import numpy as np
+    monkeypatch.setenv("WATCHDOG_USEC", "400000")
+    video = write_video(tmp_path / "empty.avi", [np.full((480, 640, 3), 90, np.uint8)] * 30)
+    window = KioskWindow(KioskContext(Settings(), db_url, model_dir, engine=engine), str(video), FakeSpeaker(),
+                         loop_files=True)
+    qtbot.addWidget(window)
+    banners = []
+    window.banner_changed.connect(lambda kind, text: banners.append((kind, text)))
+    fail = threading.Event()
+    process = window.door.recognizer.process
+
+    def failing_process(*args):   # an injected fault in the door's step, once the kiosk runs
+        if fail.is_set():
+            raise RuntimeError("injected fault")
+        return process(*args)
+    window.door.recognizer.process = failing_process
+    window.start()
+    qtbot.waitUntil(lambda: notify_socket().count("WATCHDOG=1") >= 2, timeout=10_000)
+    fail.set()
+    qtbot.waitUntil(lambda: ("failed", DOOR_FAILED_TEXT) in banners, timeout=5_000)
+    assert window.banner.text() == DOOR_FAILED_TEXT and "injected fault" in window.banner.toolTip()
+    before = notify_socket().count("WATCHDOG=1")
+    qtbot.wait(600)
+    assert notify_socket().count("WATCHDOG=1") == before   # systemd would restart it
+    window.close()

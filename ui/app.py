@@ -33,15 +33,17 @@ def cmd_run(ctx: KioskContext, args) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     ensure_cjk_font(app)
     with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as demo_dir:
-        source, loop = args.source or ctx.settings.camera, args.loop
+        source, loop, config = args.source or ctx.settings.camera, args.loop, args.config
         if args.demo:
             ctx, source, loop = *_demo(ctx, Path(demo_dir)), True
+            # What the demo's admin panel saves stays with the demo, not in this machine's settings.
+            config = Path(demo_dir) / "kiosk.json"
         require_file(source)  # a camera is retried for ever; a missing file is a typo
         print(f"kiosk run: gallery {shown(ctx.db_url)}", file=sys.stderr)
         warn_if_liveness_off(ctx.settings, "kiosk run")
         speaker = Speaker(muted=args.mute or ctx.settings.mute)
         window = KioskWindow(ctx, source, speaker, loop_files=loop, show_stats=args.stats,
-                             stats_window_s=args.duration or 10.0, config_path=args.config)
+                             stats_window_s=args.duration or 10.0, config_path=config, demo=args.demo)
         if args.windowed:
             window.resize(1024, 700)
             window.show()
@@ -80,14 +82,12 @@ def stop_on_signals(app: QApplication) -> None:
 
 def _demo(ctx: KioskContext, folder: Path) -> tuple[KioskContext, str]:
     """A throw-away gallery with the bundled sample people, and their clip."""
-    from kiosk.demo.build import DEMO_KIOSK_ID, DEMO_LIVENESS, build_demo
+    from kiosk.demo.build import build_demo, demo_settings
     demo = build_demo(folder, ctx.engine)
     print(f"demo: {', '.join(demo.members)} enrolled in a throw-away gallery; "
           "a stranger visits too", file=sys.stderr)
-    # The demo's visitors are photos sliding in: a working liveness check
-    # refuses them. The demo runs with it off, and the window says so.
-    settings = ctx.settings.replace(kiosk_id=DEMO_KIOSK_ID, liveness=DEMO_LIVENESS)
-    demo_ctx = KioskContext(settings, demo.db_url, ctx.model_dir, engine=ctx.engine,
+    # Liveness off and no lock (demo_settings); the window says both.
+    demo_ctx = KioskContext(demo_settings(ctx.settings), demo.db_url, ctx.model_dir, engine=ctx.engine,
                           settings_file=ctx.settings_file)
     return demo_ctx, str(demo.video)
 

@@ -33,6 +33,8 @@ from ui.workers import FeedRelay, RecognitionWorker, start_in_thread
 IDLE_TEXT = "Please look at the camera"
 CAMERA_DOWN_TEXT = "Camera unavailable — retrying"
 LIVENESS_OFF_TEXT = "Liveness check OFF: a photo can open this door"
+DEMO_TEXT = "Demo: this kiosk does not open the door"
+DOOR_FAILED_TEXT = "Out of order: faces are not being recognised"
 BANNER_HOLD_MS = 3000
 MARKS_EXPIRE_S = 0.5   # a face frame older than this no longer matches the picture
 
@@ -42,17 +44,19 @@ BANNER_STYLES = {
     "denied": "background:#cf222e; color:white;",
     "camera": "background:#9a6700; color:white;",
     "asking": "background:#0969da; color:white;",   # the door asks the visitor to do something
+    "failed": "background:#82071e; color:white;",   # the door's thread stopped: nothing is recognised
 }
 
 
 class KioskWindow(QWidget):
-    """Construct, then start(). Closing stops the door (its threads, the lock, the broker)."""
+    """Construct, then start(). Closing stops the door (its threads, the lock, the broker).
+    demo: the window of `kiosk run --demo` (kiosk.demo.build.demo_settings), which says so."""
 
     banner_changed = Signal(str, str)   # kind, text: for tests and the --report
 
     def __init__(self, ctx: KioskContext, source: str, speaker: Speaker, loop_files: bool = False,
                  show_stats: bool = False, stats_window_s: float = 10.0,
-                 open_source: Callable = VideoSource, config_path: Path | None = None):
+                 open_source: Callable = VideoSource, config_path: Path | None = None, demo: bool = False):
         super().__init__()
         self.ctx = ctx   # ctx.settings: the settings in force, as the admin panel saved them
         self.config_path = config_path
@@ -62,6 +66,8 @@ class KioskWindow(QWidget):
         self.setStyleSheet("background:black;")
         self._marks_time = 0.0
         self._camera_down = False
+        self._door_failed = False
+        self._demo = demo
         self._threads = []
 
         self.view = VideoView(self)
@@ -85,6 +91,10 @@ class KioskWindow(QWidget):
         self.liveness_status.setStyleSheet("background:#9a6700; color:white; padding:4px;")
         self.liveness_status.adjustSize()
         self.liveness_status.setVisible(ctx.settings.liveness == OFF)
+        self.demo_status = QLabel(DEMO_TEXT, self.view)
+        self.demo_status.setStyleSheet("background:#0969da; color:white; padding:4px;")
+        self.demo_status.adjustSize()
+        self.demo_status.setVisible(demo)
         self.admin_button = QToolButton(self.view)
         self.admin_button.setText("⚙")
         self.admin_button.setToolTip("Admin panel (Ctrl+Shift+A)")
@@ -121,6 +131,7 @@ class KioskWindow(QWidget):
         self.feed.frame.connect(self._on_frame)
         self.feed.status.connect(self._on_source_status)
         self.recognition.update.connect(self._on_update)
+        self.recognition.errored.connect(self._on_door_failed)
         self.admin_panel = None
 
     def start(self) -> None:
@@ -133,7 +144,7 @@ class KioskWindow(QWidget):
         sd_notify("READY=1")
 
     def _ping_watchdog(self) -> None:
-        if time.monotonic() - self.door.alive_at < self._watchdog_s:
+        if not self._door_failed and time.monotonic() - self.door.alive_at < self._watchdog_s:
             sd_notify("WATCHDOG=1")
 
     # ---- what the workers report -------------------------------------------------
@@ -166,6 +177,16 @@ class KioskWindow(QWidget):
                 self.view.show_marks([FaceMark(announcement.box, "", RED)])
             self._banner_timer.start()
 
+    def _on_door_failed(self, exc: Exception) -> None:
+        """The door's thread stopped (RecognitionWorker.errored): the picture
+        would go on while nobody is recognised. Said on screen, and the
+        watchdog is no longer pinged, so systemd restarts the kiosk."""
+        self._door_failed = True
+        self._watchdog_timer.stop()
+        self._banner_timer.stop()
+        self._set_banner("failed", DOOR_FAILED_TEXT)
+        self.banner.setToolTip(f"{exc.__class__.__name__}: {exc}")
+
     def _on_source_status(self, status) -> None:
         if isinstance(status, SourceDown):
             self._camera_down = True
@@ -183,6 +204,8 @@ class KioskWindow(QWidget):
         self.log_status.setVisible(bool(troubles))
 
     def _set_banner(self, kind: str, text: str) -> None:
+        if self._door_failed and kind != "failed":
+            return   # nothing else the door could say is true any more
         self.banner.setText(text)
         self.banner.setStyleSheet(BANNER_STYLES[kind])
         self.banner_changed.emit(kind, text)
@@ -195,6 +218,7 @@ class KioskWindow(QWidget):
         super().resizeEvent(event)
         self.stats_label.move(8, 8)
         self.liveness_status.move(8, self.view.height() - self.liveness_status.height() - 8)
+        self.demo_status.move(8, self.view.height() - self.liveness_status.height() - self.demo_status.height() - 16)
         self.admin_button.move(self.view.width() - self.admin_button.sizeHint().width() - 8, 8)
 
     # ---- admin --------------------------------------------------------------------
@@ -226,6 +250,9 @@ class KioskWindow(QWidget):
 
     def apply_settings(self, settings: Settings) -> None:
         """Saved settings: the running door applies them before its next frame."""
+        if self._demo:   # whatever its admin panel saved, the demo never drives a lock
+            from kiosk.demo.build import demo_settings
+            settings = demo_settings(settings)
         self.ctx.settings = settings
         self.liveness_status.setVisible(settings.liveness == OFF)
         self.door.apply_settings(settings)

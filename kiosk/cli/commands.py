@@ -287,7 +287,7 @@ def warn_if_liveness_off(settings, command: str) -> None:
 
 
 def cmd_replay(ctx: KioskContext, args) -> int:
-    from kiosk.door.log_events import events_of
+    from kiosk.door.log_events import decision_event
     from kiosk.store.event_writer import EventWriter
     from kiosk.cli.report import frame_json
     from kiosk.door.video import VideoSource
@@ -299,7 +299,8 @@ def cmd_replay(ctx: KioskContext, args) -> int:
             if args.max_frames is not None and frame.index >= args.max_frames:
                 break
             result = recognizer.process(frame.time, frame.rgb)
-            if args.log and (error := writer.append(events_of(result, ctx.settings.kiosk_id))):
+            events = [decision_event(result, d, ctx.settings.kiosk_id) for d in result.decisions]
+            if args.log and (error := writer.append(events)):
                 raise DatabaseError(error)
             if args.json:
                 print(json.dumps(frame_json(frame.index, result), ensure_ascii=False), flush=True)

@@ -4,11 +4,13 @@ shows them, and one stranger, walking up to the door in turn."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from kiosk.common.config import DoorSettings, Settings
 from kiosk.common.paths import resources_dir
 from kiosk.store.db import open_database
 from kiosk.vision.engine import FaceEngine
@@ -27,6 +29,15 @@ FPS = 30.0
 DEMO_LIVENESS = "off"
 SIZE = (640, 480)
 DEMO_KIOSK_ID = "demo"   # the demo door's id, in its log and audit trail
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The machine's settings as the demo runs them: its own kiosk id, liveness
+    off (its visitors are photos), and no lock. Every photo it greets would
+    otherwise open this machine's real door; its broker still gets the demo
+    door's events and states, but its lock entity never opens anything."""
+    mqtt = dataclasses.replace(settings.mqtt, remote_unlock=False) if settings.mqtt is not None else None
+    return settings.replace(kiosk_id=DEMO_KIOSK_ID, liveness=DEMO_LIVENESS, door=DoorSettings(), mqtt=mqtt)
 
 
 @dataclass(frozen=True)

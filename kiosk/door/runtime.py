@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -26,9 +27,9 @@ from kiosk.door.access_rules import DoorAccess
 from kiosk.door.announcement import Announcement, announce
 from kiosk.door.door_watch import DoorWatch
 from kiosk.door.event_message import event_message
-from kiosk.door.feed import FeedItem, LatestFrame, camera_feed
+from kiosk.door.feed import FeedItem, LatestFrame, SourceDown, SourceEnded, camera_feed
 from kiosk.door.gallery_sync import GallerySync
-from kiosk.door.log_events import events_of
+from kiosk.door.log_events import decision_event
 from kiosk.door.presence import PresenceGate
 from kiosk.door.recognizer import RecognizedFace, Recognizer, StageTimes
 from kiosk.door.video import Frame, VideoSource
@@ -67,10 +68,12 @@ class DoorUpdate:
     log_trouble: Trouble | None = None    # the access log's (kiosk.store.event_writer)
     door_trouble: Trouble | None = None   # the door output's (kiosk.outputs)
     report_trouble: Trouble | None = None  # the MQTT broker's (kiosk.outputs.mqtt_reporter)
+    gallery_trouble: Trouble | None = None  # the gallery sync's (kiosk.door.gallery_sync)
 
     @property
     def troubles(self) -> list[Trouble]:
-        return [t for t in (self.log_trouble, self.door_trouble, self.report_trouble) if t is not None]
+        return [t for t in (self.log_trouble, self.door_trouble, self.report_trouble, self.gallery_trouble)
+                if t is not None]
 
 
 class DoorRuntime:
@@ -84,7 +87,8 @@ class DoorRuntime:
     only through step(). on_feed: called from the capture thread with every
     frame and source status (the window draws them).
     access: the door's access rules (kiosk.door.access_rules), followed with
-    the gallery; None: everyone enrolled, at any time.
+    the gallery, and reloaded for the new door when the settings change the
+    kiosk id; None: everyone enrolled, at any time.
     The lock, the MQTT reporter and the door sensor are opened from the
     settings, and reopened when those settings change.
     """
@@ -101,6 +105,7 @@ class DoorRuntime:
         self.writer = writer
         self.voice = voice
         self.gate = gate if gate is not None else PresenceGate()
+        self.access = access
         self.sync: GallerySync | None = None
         if sessions is not None:
             self.sync = GallerySync(sessions, engine.model_name, on_index=self.set_gallery, access=access)
@@ -110,7 +115,11 @@ class DoorRuntime:
         # The door sensor's alarms and remote unlocks, beside the faces' decisions.
         self.watch = DoorWatch(settings, self.output, writer, self.reporter)
         self.mailbox = LatestFrame()
-        self.alive_at = time.monotonic()   # each turn of run(): the systemd watchdog's evidence
+        # The systemd watchdog's evidence: when the door last stepped a frame (the
+        # idle gate's unexamined ones too), or last waited for a capture known to
+        # be down or ended. A capture that stops without saying so stops it.
+        self.alive_at = time.monotonic()
+        self._capture_waiting = False   # the capture's last word: SourceDown or SourceEnded
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._paused = threading.Event()
         self._faces_in_view = False
@@ -157,11 +166,12 @@ class DoorRuntime:
     def run(self, stop: threading.Event, on_update: Callable[[DoorUpdate], None]) -> None:
         """Step the newest frame, again and again, until stop is set."""
         while not stop.is_set():
-            self.alive_at = time.monotonic()
             frame = self.mailbox.take(timeout=TAKE_TIMEOUT_S)
             self._apply_messages()
             if frame is not None and not self._paused.is_set():
                 on_update(self._step(frame))
+            if frame is not None or (self._capture_waiting and self._capture.is_alive()):
+                self.alive_at = time.monotonic()
 
     def step(self, frame: Frame) -> DoorUpdate:
         """One frame through the door, after the messages that came before it."""
@@ -170,20 +180,25 @@ class DoorRuntime:
 
     def close(self) -> None:
         """Stop the capture and the sync, write what the log holds, close the lock
-        and the broker (idempotent). The door's thread must have stopped."""
+        and the broker (idempotent). The door's thread must have stopped. Each
+        step is taken even if one before it raised; the lock is closed last, always."""
         if self._closed:
             return
         self._closed = True
-        if self.sync is not None:
-            self.sync.stop()
-        self._capture_stop.set()
+        with ExitStack() as steps:   # run last-in first-out, each whatever the others raise
+            steps.callback(_close_outputs, self.output, self.reporter)
+            steps.callback(self.writer.close)
+            steps.callback(self.watch.close)   # before the log writer: a last alarm is still written
+            steps.callback(self._stop_capture)
+            if self.sync is not None:
+                steps.callback(self.sync.stop)
+
+    def _stop_capture(self) -> None:
         with self._camera_lock:
+            self._capture_stop.set()
             self._feed_stop.set()
         if self._capture.is_alive():
             self._capture.join(5.0)
-        self.watch.close()   # before the log writer: a last alarm is still written
-        self.writer.close()
-        _close_outputs(self.output, self.reporter)
 
     # ---- inside the door's thread ---------------------------------------------------
 
@@ -196,18 +211,27 @@ class DoorRuntime:
             if isinstance(message, GalleryIndex):
                 self.recognizer.set_index(message)
             else:
-                self._apply_settings_now(message)
+                self._apply_settings_now(message)   # may hand over a gallery: the loop takes it too
 
     def _apply_settings_now(self, settings: Settings) -> None:
         old, self.settings = self.settings, settings
         self.recognizer.apply_settings(settings)
         self.voice.muted = settings.mute
+        if settings.kiosk_id != old.kiosk_id:
+            # Another door's rules from the next frame on, not the old door's.
+            if self.sync is not None:
+                self.sync.follow(settings.kiosk_id)
+            elif self.access is not None:
+                self.access.kiosk_id = settings.kiosk_id
         if (settings.door, settings.mqtt, settings.kiosk_id) != (old.door, old.mqtt, old.kiosk_id):
-            outputs = self.output, self.reporter
-            self.watch.close()
+            # Closed before the new ones open: a GPIO pin (the relay's, the
+            # sensor's) is held until released, and the new settings may name it again.
+            try:
+                self.watch.close()
+            finally:
+                _close_outputs(self.output, self.reporter)
             self.output, self.reporter = _open_outputs(settings)
             self.watch = DoorWatch(settings, self.output, self.writer, self.reporter)
-            _close_outputs(*outputs)
         if settings.camera != old.camera and self._source is not None:
             with self._camera_lock:
                 self._source = settings.camera
@@ -222,9 +246,10 @@ class DoorRuntime:
             self._face_since = None
         elif self._face_since is None:
             self._face_since = frame.captured
-        announcements, latency = [], None
-        events = events_of(result, self.settings.kiosk_id) if result.decisions else []
-        for decision, event in zip(result.decisions, events):
+        announcements, events, latency = [], [], None
+        for decision in result.decisions:
+            event = decision_event(result, decision, self.settings.kiosk_id)
+            events.append(event)
             announcement = announce(decision, result.faces[decision.face_index].face.box, self.settings.greeting)
             message = event_message(event)
             if announcement.opens_door:
@@ -242,18 +267,25 @@ class DoorRuntime:
 
     def _troubles(self, log_trouble: Trouble | None) -> dict:
         return {"log_trouble": log_trouble, "door_trouble": self.output.error,
-                "report_trouble": self.reporter.error if self.reporter is not None else None}
+                "report_trouble": self.reporter.error if self.reporter is not None else None,
+                "gallery_trouble": self.sync.error if self.sync is not None else None}
 
     # ---- the capture thread ---------------------------------------------------------
 
     def _run_capture(self) -> None:
         try:
-            while not self._capture_stop.is_set():
+            while True:
                 with self._camera_lock:
+                    # Checked under the lock close() sets it under: a close()
+                    # between the check and a new feed_stop would miss that feed.
+                    if self._capture_stop.is_set():
+                        return
                     spec = self._source
                     self._feed_stop = feed_stop = threading.Event()
+                    self._capture_waiting = False   # a camera opening says nothing until it works or fails
                 for item in camera_feed(spec, feed_stop, self._loop_files, self._open_source,
                                         clock_start=self._clock_start):
+                    self._capture_waiting = isinstance(item, (SourceDown, SourceEnded))
                     if isinstance(item, Frame):
                         self.mailbox.put(item)
                     if self._on_feed is not None:
@@ -271,6 +303,8 @@ def _open_outputs(settings: Settings) -> tuple[DoorOutput, MqttReporter | None]:
 
 
 def _close_outputs(output: DoorOutput, reporter: MqttReporter | None) -> None:
-    output.close()   # the lock first: "closed" still reaches the broker
-    if reporter is not None:
-        reporter.close()
+    try:
+        output.close()   # the lock first: "closed" still reaches the broker
+    finally:
+        if reporter is not None:
+            reporter.close()

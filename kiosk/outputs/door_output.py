@@ -83,6 +83,7 @@ class DoorOutput:
         self._seconds = 0.0                   # the last pulse's length
         self._event: dict | None = None
         self._closing = False
+        self._gave_up = False                 # close() stopped waiting for the thread
         self._switch_off("at start")
         self._thread = threading.Thread(target=self._run, name="kiosk-door-output", daemon=True)
         self._thread.start()
@@ -110,6 +111,8 @@ class DoorOutput:
             self._wake.notify()
         atexit.unregister(self.close)
         self._thread.join(JOIN_S)
+        with self._wake:
+            self._gave_up = self._thread.is_alive()
         self._switch_off("at exit")
         try:
             self.relay.close()
@@ -132,6 +135,14 @@ class DoorOutput:
                     self._until = None
                 self._switch_off("after a failed opening")
                 continue
+            with self._wake:
+                # A relay slower than close()'s wait switched on after close()
+                # switched it off: off again, or the door stays open. (Had
+                # close() still waited, it switches off itself, after this.)
+                late = self._gave_up
+            if late:
+                self._switch_off("after an opening that outlived the close")
+                return
             self._set_state(OPEN)
             with self._wake:
                 # Open time counted from the relay switching, not from the grant.

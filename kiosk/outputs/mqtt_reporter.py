@@ -189,10 +189,11 @@ class MqttReporter:
         if message.retain or message.payload != UNLOCK:
             log.warning("lock command ignored: %r%s", message.payload[:20], " (retained)" if message.retain else "")
             return
-        if not self.remote_unlock or self.on_unlock is None:
+        on_unlock = self.on_unlock   # read once: the door's thread may clear it meanwhile (a settings change)
+        if not self.remote_unlock or on_unlock is None:
             log.warning("remote unlock refused: it is off (mqtt.remote_unlock in the settings)")
             return
-        self.on_unlock()
+        on_unlock()
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         with self._lock:

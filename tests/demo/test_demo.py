@@ -14,7 +14,7 @@ from kiosk.common.door_events import DENIED, GRANTED
 from kiosk.store.access_log import list_events
 from kiosk.common.config import Settings
 from kiosk.store.db import AdminAction, open_database
-from kiosk.demo.build import DEMO_LIVENESS, FPS, MEMBERS, SIZE, build_demo
+from kiosk.demo.build import DEMO_LIVENESS, FPS, MEMBERS, SIZE, build_demo, demo_settings
 from kiosk.door.runtime import DoorRuntime
 from kiosk.store.event_writer import EventWriter
 from kiosk.store.gallery import list_people
@@ -84,24 +84,28 @@ def test_demo_greets_each_member_once_and_denies_the_stranger_once(replay):
         [(DENIED if name is None else GRANTED, name, "demo") for name in VISITORS]
 
 
-def test_the_demo_window_reports_to_a_broker_and_says_offline_when_it_stops(qtbot, demo, engine, model_dir,
+def test_the_demo_window_reports_to_a_broker_and_never_drives_the_real_lock(qtbot, demo, engine, model_dir,
                                                                             broker, pins):
-    """The window in demo mode (as `kiosk run --demo` builds it) with a broker
-    and a GPIO door configured: each decision is one event, a grant opens the
-    door, Home Assistant gets its entities, and stopping says offline."""
+    """The window in demo mode (as `kiosk run --demo` builds it) on a machine
+    with a broker, a GPIO door and remote unlock configured: each decision is
+    one event and the door's states are reported, but the real lock is never
+    driven, Home Assistant's UNLOCK opens nothing, the window says so, and
+    stopping says offline."""
     from kiosk.context import KioskContext
     from kiosk.common.config import DoorSettings, MqttSettings
     from kiosk.outputs.local_broker import Listener
-    from ui.kiosk_window import KioskWindow
+    from ui.kiosk_window import DEMO_TEXT, KioskWindow
     listener = Listener(broker.url, ["kiosk/#", "homeassistant/#"])
-    settings = Settings(kiosk_id="demo", liveness=DEMO_LIVENESS,
-                        door=DoorSettings(type="gpio", pin=17, open_seconds=1.0),
-                        mqtt=MqttSettings(url=broker.url))
+    machine = Settings(door=DoorSettings(type="gpio", pin=17, open_seconds=1.0),
+                       mqtt=MqttSettings(url=broker.url, remote_unlock=True))
+    settings = demo_settings(machine)
+    assert (settings.kiosk_id, settings.liveness) == ("demo", DEMO_LIVENESS)
     ctx = KioskContext(settings, demo.db_url, model_dir, engine=engine)
     with ctx.sessions.begin() as session:
         logged_before = len(list_events(session))
-    window = KioskWindow(ctx, str(demo.video), FakeSpeaker())
+    window = KioskWindow(ctx, str(demo.video), FakeSpeaker(), demo=True)
     qtbot.addWidget(window)
+    assert not window.demo_status.isHidden() and window.demo_status.text() == DEMO_TEXT
     ended = []
     window.banner_changed.connect(lambda kind, text: ended.append(text == "End of video"))
     window.start()
@@ -122,9 +126,18 @@ def test_the_demo_window_reports_to_a_broker_and_says_offline_when_it_stops(qtbo
     assert listener.payloads("kiosk/demo/last_person") == [n.encode() for n in granted]
     qtbot.waitUntil(lambda: listener.payloads("kiosk/demo/door")[-1:] == [b"closed"], timeout=5_000)
     assert listener.payloads("kiosk/demo/door").count(b"open") == len(granted)
-    assert [bool(s.state) for s in pins.pin(17).states] == [False] + [True, False] * len(granted)
+    assert not pins.pins, "the demo drove this machine's GPIO lock"   # pin 17 never even opened
     assert {t.split("/")[1] for _, t, _, _ in listener.messages if t.startswith("homeassistant/")} == \
         {"event", "sensor", "binary_sensor", "lock"}
+    lock = json.loads(listener.payloads("homeassistant/lock/demo/lock/config")[-1])
+    assert lock["icon"] == "mdi:lock-alert"                          # shown as not opening anything
+    listener.client.publish("kiosk/demo/lock/set", "UNLOCK", qos=1).wait_for_publish(3)
+    qtbot.wait(500)
+    assert listener.payloads("kiosk/demo/door").count(b"open") == len(granted)   # Home Assistant opened nothing
+    window.apply_settings(machine.replace(kiosk_id="demo"))   # the demo's admin panel saving a GPIO door
+    assert window.ctx.settings.door == DoorSettings() and not window.ctx.settings.mqtt.remote_unlock
+    qtbot.wait(300)                                            # the door's thread applies it
+    assert not pins.pins
     window.close()
     qtbot.waitUntil(lambda: listener.payloads("kiosk/demo/availability") == [b"online", b"offline"], timeout=5_000)
     listener.close()

@@ -161,6 +161,21 @@ def test_anti_passback_at_the_real_door(door_with_rules, gallery, obama_visit):
     assert [r.decision for r in log_rows(gallery)] == [GRANTED, ANTI_PASSBACK, ANTI_PASSBACK]
 
 
+def test_a_door_given_another_kiosk_id_applies_that_doors_rules_from_the_next_frame(door_with_rules, gallery,
+                                                                                   obama_visit):
+    """Anti-passback at "front" only; the door starts as door-1, and an admin
+    renames it "front": the very next visit is that door's."""
+    with gallery.begin() as s:
+        rules.set_anti_passback(s, 600, kiosk_id="front")
+    door = door_with_rules(gallery, DoorAccess(LIVENESS_OFF.kiosk_id))
+    assert door.recognizer.decider.access.rules.anti_passback_s == 0   # door-1's
+    door.apply_settings(LIVENESS_OFF.replace(kiosk_id="front"))
+    for visit in range(2):   # a minute apart: past the cooldown, within the 600 s
+        step_all(door, obama_visit, first_index=visit * 1800)
+    assert door.recognizer.decider.access.kiosk_id == "front"
+    assert [(r.decision, r.kiosk_id) for r in log_rows(gallery)] == [(GRANTED, "front"), (ANTI_PASSBACK, "front")]
+
+
 def test_outside_hours_is_published_as_such(door_with_rules, gallery, obama_visit, broker):
     restrict(gallery, "07:00-19:00")
     listener = Listener(broker.url, ["kiosk/#", "homeassistant/event/#"])

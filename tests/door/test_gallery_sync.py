@@ -71,4 +71,4 @@ def test_an_unreachable_database_keeps_the_last_gallery(tmp_path, engine):
     sync = GallerySync(unreachable, engine.model_name, on_index=handed.append)
     sync.version = 7                                   # what it had loaded before
     assert sync.check() is False
-    assert handed == [] and "unable to open" in sync.error
+    assert handed == [] and "unable to open" in sync.error.details

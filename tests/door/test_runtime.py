@@ -5,24 +5,26 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 
 import cv2
 import numpy as np
 import pytest
+from gpiozero import DigitalOutputDevice
 from sqlalchemy import select
 
 import attack_clips
 from helpers import PROJECT_DIR, FakeSpeaker, impatient, wait_for, write_locked
 from kiosk.common.door_events import DENIED, GRANTED, NewEvent, SPOOF
 from kiosk.common.config import DoorSettings, Settings
-from kiosk.store.db import AccessEvent, open_database
+from kiosk.store.db import AccessEvent, FaceSample, open_database
 from kiosk.door.announcement import LIVE_FACE_NEEDED, NOT_RECOGNISED
 from kiosk.door.runtime import DoorRuntime
 from kiosk.enrollment.draft import sample_from_face, the_subject
 from kiosk.store.event_writer import EventWriter
-from kiosk.store.gallery import add_samples, get_person, load_matrix
+from kiosk.store.gallery import add_samples, bump_gallery_version, get_person, load_matrix
 from kiosk.vision.images import load_rgb
 from kiosk.vision.matcher import GalleryIndex
 from kiosk.door.video import Frame, VideoSource, write_video
@@ -319,3 +321,129 @@ def test_an_entry_written_late_keeps_the_time_of_the_decision(make_door, db_url,
     (row,) = log_rows(gallery)
     logged = row.time if row.time.tzinfo else row.time.replace(tzinfo=timezone.utc)
     assert logged <= decided_by
+
+
+# ---- the running door's outputs, threads and troubles ---------------------------
+
+def test_a_settings_change_reopens_a_gpio_lock_that_still_opens(make_door, gallery, obama_visit, pins):
+    """The old output must release its pin before the new one claims it, or
+    gpiozero refuses (GPIOPinInUse) and the door runs without a lock."""
+    door, _ = make_door(gallery, LIVENESS_OFF.replace(door=DoorSettings(type="gpio", pin=17, open_seconds=0.3)))
+    door.apply_settings(LIVENESS_OFF.replace(door=DoorSettings(type="gpio", pin=17, open_seconds=0.5)))
+    updates = step_all(door, obama_visit)
+    assert decision_types(updates) == [GRANTED]
+    assert door.output.error is None and not door.output.broken
+    pin = pins.pin(17)
+    assert wait_for(lambda: [bool(s.state) for s in pin.states][-2:] == [True, False])
+
+
+class HungCamera:
+    """Stands in for a camera whose driver stops delivering without an error
+    (a read that never returns): a real video file's first frames, then nothing."""
+
+    def __init__(self, spec, frames: int = 5):
+        self._video = VideoSource(spec)
+        self._frames = frames
+        self.live = True
+        self.release = threading.Event()
+
+    def frames(self):
+        for frame in self._video.frames():
+            if frame.index == self._frames:
+                self.release.wait()   # hung, until the test ends
+                return
+            time.sleep(1 / FPS)
+            yield frame
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._video.close()
+
+
+def run_door(door: DoorRuntime):
+    """The door's thread as the window runs it, started; the function returned ends it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=door.run, args=(stop, lambda update: None), daemon=True)
+    door.start()
+    thread.start()
+
+    def end():
+        stop.set()
+        thread.join(5)
+    return end
+
+
+def test_a_hung_camera_stops_the_watchdogs_evidence_and_an_ended_file_does_not(engine, gallery, tmp_path):
+    wall = walk_in_frames(load_rgb(RESOURCES / "obama.jpg"), frames=0, empty_frames=1)[0]
+    video = str(write_video(tmp_path / "wall.avi", [wall] * 10))
+    cameras = []
+    hung = DoorRuntime(engine, LIVENESS_OFF, EventWriter(gallery), FakeSpeaker(), sessions=gallery, source=video,
+                       open_source=lambda spec: cameras.append(HungCamera(spec)) or cameras[-1])
+    ended = DoorRuntime(engine, LIVENESS_OFF, EventWriter(gallery), FakeSpeaker(), sessions=gallery, source=video)
+    ends = [run_door(hung), run_door(ended)]
+    try:
+        time.sleep(2.0)   # the file ends after 1/3 s; the camera hangs after 5 frames
+        now = time.monotonic()
+        assert now - ended.alive_at < 0.5       # waiting for a camera known to have ended: alive
+        assert now - hung.alive_at > 1.0        # no frame and no word from the camera: not
+    finally:
+        cameras[0].release.set()
+        for end in ends:
+            end()
+        hung.close()
+        ended.close()
+
+
+def test_a_sync_that_fails_is_shown_at_the_door_and_keeps_checking(make_door, gallery, obama_visit, engine):
+    """A broken sample (a truncated embedding) makes loading the gallery fail
+    with no database error at all: the sync says so, and loads the gallery
+    once it is repaired."""
+    door, _ = make_door(gallery)
+    door.sync.check_every_s = 0.05
+    door.start()
+    with gallery.begin() as session:
+        sample = session.scalars(select(FaceSample)).one()
+        good, sample.embedding = sample.embedding, b"\x00\x01\x02"
+        bump_gallery_version(session)
+    assert wait_for(lambda: door.sync.error is not None, timeout=5)
+    update = door.step(Frame(0, 0.0, obama_visit[0]))
+    assert [t.summary for t in update.troubles] == ["gallery not refreshed"]
+    assert "ValueError" in update.gallery_trouble.details
+    with gallery.begin() as session:
+        session.scalars(select(FaceSample)).one().embedding = good
+        bump_gallery_version(session)
+    assert wait_for(lambda: door.sync.error is None, timeout=5)   # the thread lived on
+    assert door.step(Frame(1, 1 / FPS, obama_visit[1])).troubles == []
+
+
+def test_close_closes_the_lock_even_when_a_step_before_it_fails(make_door, gallery, pins):
+    door, _ = make_door(gallery, LIVENESS_OFF.replace(door=DoorSettings(type="gpio", pin=17)))
+
+    def sensor_fails():   # an injected fault: the door sensor's close raising
+        raise OSError("sensor gone")
+    door.watch.close = sensor_fails
+    with pytest.raises(OSError):
+        door.close()
+    assert door.output.pulse(1.0) is False          # the lock's output is closed ...
+    DigitalOutputDevice(17).close()                 # ... and its pin released
+
+
+def test_close_during_a_camera_change_stops_the_capture(engine, gallery, tmp_path):
+    """close() landing between the capture thread's look at the stop flag and
+    its opening the next camera: that camera must not be opened."""
+    wall = walk_in_frames(load_rgb(RESOURCES / "obama.jpg"), frames=0, empty_frames=1)[0]
+    video = str(write_video(tmp_path / "wall.avi", [wall] * 3))
+    openings = []
+    door = DoorRuntime(engine, LIVENESS_OFF, EventWriter(gallery), FakeSpeaker(), sessions=gallery, source=video,
+                       open_source=lambda spec: openings.append(spec) or VideoSource(spec))
+    door.start()
+    assert wait_for(lambda: door._capture_waiting)    # the file ended: the capture waits for another camera
+    with door._camera_lock:
+        door._feed_stop.set()     # a camera change wakes the capture: it looks at the stop flag ...
+        time.sleep(0.3)           # ... and waits for the lock, which close() takes next
+        door._capture_stop.set()
+    door.close()
+    assert not door._capture.is_alive()
+    assert openings == [video]

@@ -154,6 +154,34 @@ def test_a_command_is_told_to_close_at_start_open_with_the_event_then_close(tmp_
     assert calls()[-1] == {"action": "close"}
 
 
+def test_a_relay_that_opens_after_close_gave_up_waiting_is_switched_off_again(tmp_path, monkeypatch):
+    """A slow board: the program takes a second to switch on. close() waits
+    less than that (JOIN_S) and switches off; the opening lands after: the
+    output's thread must switch off again, or the door stays open."""
+    from kiosk.outputs import door_output
+    monkeypatch.setattr(door_output, "JOIN_S", 0.2)
+    script = tmp_path / "slow_relay.py"
+    script.write_text(SLOW_RELAY_SCRIPT, encoding="utf-8")
+    calls = tmp_path / "calls.jsonl"
+    output = open_output(DoorSettings(type="command", command=(sys.executable, str(script), str(calls))))
+    read = lambda: [json.loads(line)["action"] for line in calls.read_text(encoding="utf-8").splitlines()]
+    output.pulse(5)
+    time.sleep(0.2)      # the program is switching on
+    output.close()
+    assert wait_for(lambda: read() == ["close", "close", "open", "close"], timeout=5)
+    assert output.state == CLOSED
+
+
+SLOW_RELAY_SCRIPT = """
+import json, sys, time
+message = json.load(sys.stdin)
+if message["action"] == "open":
+    time.sleep(1.0)
+with open(sys.argv[1], "a", encoding="utf-8") as log:   # written once switched
+    log.write(json.dumps(message) + "\\n")
+"""
+
+
 def test_a_failing_program_is_shown_closed_and_not_retried(tmp_path):
     output, calls = command_door(tmp_path, fail="open")
     output.pulse(5)
