@@ -30,6 +30,7 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")   # bit 0 .. bit 6
 EVERY_DAY = 0b1111111
 MAX_GROUP_NAME = 100
 MAX_ANTI_PASSBACK_S = 86400
+EVERY_DOOR = "*"   # door_policy.kiosk_id of the every-door row (the API says None)
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
@@ -188,8 +189,8 @@ def groups_of_people(session: Session) -> dict[str, list[str]]:
 def anti_passback_s(session: Session, kiosk_id: str | None) -> int:
     """The door's anti-passback: its own setting, else every door's, else 0 (off)."""
     rows = dict(session.execute(select(DoorPolicy.kiosk_id, DoorPolicy.anti_passback_s)
-                                .where((DoorPolicy.kiosk_id == kiosk_id) | DoorPolicy.kiosk_id.is_(None))).all())
-    return rows.get(kiosk_id, rows.get(None, 0)) if kiosk_id is not None else rows.get(None, 0)
+                                .where(DoorPolicy.kiosk_id.in_({kiosk_id or EVERY_DOOR, EVERY_DOOR}))).all())
+    return rows.get(kiosk_id or EVERY_DOOR, rows.get(EVERY_DOOR, 0))
 
 
 def load_door_rules(session: Session, kiosk_id: str) -> DoorRules:
@@ -275,10 +276,9 @@ def set_anti_passback(session: Session, seconds: int, kiosk_id: str | None = Non
     if not 0 <= seconds <= MAX_ANTI_PASSBACK_S:
         raise AccessRuleError(f"anti-passback must be 0 (off) to {MAX_ANTI_PASSBACK_S} seconds, not {seconds}")
     bump_gallery_version(session)
-    row = session.scalars(select(DoorPolicy).where(
-        DoorPolicy.kiosk_id.is_(None) if kiosk_id is None else DoorPolicy.kiosk_id == kiosk_id)).one_or_none()
+    row = session.scalars(select(DoorPolicy).where(DoorPolicy.kiosk_id == (kiosk_id or EVERY_DOOR))).one_or_none()
     if row is None:
-        row = DoorPolicy(kiosk_id=kiosk_id)
+        row = DoorPolicy(kiosk_id=kiosk_id or EVERY_DOOR)
         session.add(row)
     row.anti_passback_s = seconds
     session.flush()
@@ -286,4 +286,5 @@ def set_anti_passback(session: Session, seconds: int, kiosk_id: str | None = Non
 
 def policies(session: Session) -> dict[str | None, int]:
     """Every anti-passback setting, by door (None: every door; 0: off there)."""
-    return dict(session.execute(select(DoorPolicy.kiosk_id, DoorPolicy.anti_passback_s)).all())
+    return {None if door == EVERY_DOOR else door: seconds
+            for door, seconds in session.execute(select(DoorPolicy.kiosk_id, DoorPolicy.anti_passback_s))}

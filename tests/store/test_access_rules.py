@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kiosk.store import access_rules as rules
 from kiosk.store.access_rules import AccessRuleError
-from kiosk.store.db import AccessWindow, PersonGroup, open_database
+from kiosk.store.db import AccessWindow, DoorPolicy, PersonGroup, open_database
 from kiosk.store.gallery import GalleryError, NewSample, add_samples, delete_person, gallery_version, get_person
 
 WEEKDAYS = 0b0011111
@@ -169,3 +169,19 @@ def test_revoke_removes_one_doors_windows_or_all(sessions):
         assert rules.remove_windows(s, "staff", kiosk_id="back") == 1
         assert [w.describe() for w in rules.list_groups(s)[0].windows] == ["Mon-Fri 07:00-19:00 (every door)"]
         assert rules.remove_windows(s, "staff") == 1
+
+
+def test_the_database_holds_one_every_door_policy(sessions):
+    """A second every-door row (two admins at once, or a hand-made insert) is
+    refused by the database itself, so set_anti_passback never finds two."""
+    with sessions.begin() as s:
+        rules.set_anti_passback(s, 60)
+    with sessions.begin() as s:
+        every_door = s.scalar(select(DoorPolicy.kiosk_id))   # as access_rules stores "every door"
+    with pytest.raises(IntegrityError):
+        with sessions.begin() as s:
+            s.add(DoorPolicy(kiosk_id=every_door, anti_passback_s=5))
+    with sessions.begin() as s:
+        rules.set_anti_passback(s, 120)
+    with sessions.begin() as s:
+        assert rules.policies(s) == {None: 120} and rules.load_door_rules(s, "front").anti_passback_s == 120

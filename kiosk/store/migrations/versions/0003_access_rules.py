@@ -43,7 +43,7 @@ def upgrade() -> None:
     op.create_table(
         "door_policy",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("kiosk_id", sa.String(length=100), nullable=True),
+        sa.Column("kiosk_id", sa.String(length=100), nullable=False),
         sa.Column("anti_passback_s", sa.Integer(), nullable=False),
         sa.CheckConstraint("anti_passback_s BETWEEN 0 AND 86400", name="ck_door_policy_anti_passback"),
         sa.PrimaryKeyConstraint("id"),
