@@ -1,6 +1,7 @@
 """`kiosk groups ...` and `kiosk people join|leave NAME --group G`: the access
 rules (kiosk.store.access_rules) from the command line. Each change is one
-transaction with its line in the audit trail, said only once committed."""
+transaction with its line in the audit trail (written by access_rules as the
+command line), said only once committed."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import sys
 
 from kiosk.context import KioskContext
 from kiosk.store import access_rules as rules
-from kiosk.store.admin_auth import record_action
 from kiosk.store.db_url import shown
+from kiosk.store.gallery_writes import COMMAND_LINE, Author
 
 
 def cmd_groups(ctx: KioskContext, args) -> int:
@@ -17,28 +18,28 @@ def cmd_groups(ctx: KioskContext, args) -> int:
     if action == "list":
         return _list(ctx, args)
     door = getattr(args, "door", None)
+    author = Author(ctx.settings.kiosk_id, COMMAND_LINE)
     with ctx.sessions.begin() as session:
         if action == "create":
-            name = rules.create_group(session, args.group).name
+            name = rules.create_group(session, author, args.group).name
             payload, text = {"created": name}, f"created group {name}"
         elif action == "delete":
-            gone = rules.delete_group(session, args.group)
+            gone = rules.delete_group(session, author, args.group)
             payload = {"deleted": gone.name, "members": len(gone.members), "windows": len(gone.windows)}
             text = f"deleted group {gone.name} ({len(gone.members)} member(s), {len(gone.windows)} window(s))"
         elif action == "allow":
             start, end = rules.parse_hours(args.hours)
-            window = rules.add_window(session, args.group, rules.parse_days(args.days), start, end, door)
+            window = rules.add_window(session, author, args.group, rules.parse_days(args.days), start, end, door)
             payload, text = {"group": window.group, "window": window.describe()}, \
                 f"{window.group} may enter {window.describe()}"
         elif action == "revoke":
-            removed = rules.remove_windows(session, args.group, door)
+            removed = rules.remove_windows(session, author, args.group, door)
             payload, text = {"group": args.group, "removed": removed}, f"removed {removed} window(s) of {args.group}"
         else:   # anti-passback
-            rules.set_anti_passback(session, args.seconds, door)
+            rules.set_anti_passback(session, author, args.seconds, door)
             where = door or "every door"
             payload = {"door": door, "anti_passback_s": args.seconds}
             text = f"anti-passback at {where}: " + (f"{args.seconds} s" if args.seconds else "off")
-        record_action(session, ctx.settings.kiosk_id, f"groups {action}", text)
     _say(ctx, args, payload, text)
     return 0
 
@@ -46,12 +47,11 @@ def cmd_groups(ctx: KioskContext, args) -> int:
 def cmd_people_groups(ctx: KioskContext, args) -> int:
     """`kiosk people join|leave NAME --group G [--group G2]`."""
     member = args.action == "join"
+    author = Author(ctx.settings.kiosk_id, COMMAND_LINE)
     with ctx.sessions.begin() as session:
-        changed = [g for g in args.group if rules.set_member(session, args.name, g, member)]
+        changed = [g for g in args.group if rules.set_member(session, author, args.name, g, member)]
         text = (f"{args.name} {'joined' if member else 'left'} {', '.join(changed)}" if changed
                 else f"{args.name}: nothing to change")
-        if changed:
-            record_action(session, ctx.settings.kiosk_id, f"people {args.action}", text)
         groups = rules.groups_of_people(session)
     person_groups = next((g for name, g in groups.items() if name == rules.normal_form(args.name)), [])
     _say(ctx, args, {"name": args.name, "changed": changed, "groups": person_groups},

@@ -5,8 +5,10 @@ No rule at a door means today's door: everyone enrolled is admitted at any
 time. Once a door has a window (its own, or one for every door), it admits
 only the members of a group with a window open now (kiosk.door.access_rules
 applies them). Every write bumps the gallery's version, so the doors reload
-the rules with the gallery within about a second. Functions take a Session;
-callers own the transaction.
+the rules with the gallery within about a second, and writes its line in the
+audit trail as its Author (kiosk.store.gallery_writes) in the caller's
+transaction: the command line and the admin panel both write through here.
+Functions take a Session; callers own the transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.store.db import AccessGroup, AccessWindow, DoorPolicy, Person, PersonGroup
 from kiosk.store.gallery import GalleryError, bump_gallery_version, get_person, normal_form
+from kiosk.store.gallery_writes import Author
 
 
 class AccessRuleError(GalleryError):
@@ -203,9 +206,10 @@ def load_door_rules(session: Session, kiosk_id: str) -> DoorRules:
     return DoorRules(windows, {p: frozenset(g) for p, g in groups_of.items()}, anti_passback_s(session, kiosk_id))
 
 
-# ---- writes (each bumps the gallery's version: the doors reload) ---------------
+# ---- writes (each bumps the gallery's version, the doors reload, and each
+# change writes its audit line as its author) --------------------------------
 
-def create_group(session: Session, name: str) -> AccessGroup:
+def create_group(session: Session, author: Author, name: str) -> AccessGroup:
     name = group_name(name)
     bump_gallery_version(session)
     if find_group(session, name) is not None:
@@ -213,35 +217,41 @@ def create_group(session: Session, name: str) -> AccessGroup:
     group = AccessGroup(name=name)
     session.add(group)
     session.flush()
+    author.record(session, "groups create", f"created group {name}")
     return group
 
 
-def delete_group(session: Session, name: str) -> GroupSummary:
+def delete_group(session: Session, author: Author, name: str) -> GroupSummary:
     """Delete a group with its windows and memberships (the people stay)."""
     bump_gallery_version(session)
     group = get_group(session, name)
     summary = next(g for g in list_groups(session) if g.name == group.name)
     session.delete(group)
     session.flush()
+    author.record(session, "groups delete", f"deleted group {summary.name} ({len(summary.members)} member(s), "
+                                            f"{len(summary.windows)} window(s))")
     return summary
 
 
-def set_member(session: Session, person: str, group: str, member: bool) -> bool:
-    """Put a person in a group or take them out; False when it was so already."""
+def set_member(session: Session, author: Author, person: str, group: str, member: bool) -> bool:
+    """Put a person in a group or take them out; False when it was so already
+    (and nothing is recorded)."""
     bump_gallery_version(session)
-    person_id, group_id = get_person(session, person).id, get_group(session, group).id
-    row = session.get(PersonGroup, (person_id, group_id))
+    found_person, found_group = get_person(session, person), get_group(session, group)
+    row = session.get(PersonGroup, (found_person.id, found_group.id))
     if (row is not None) == member:
         return False
     if member:
-        session.add(PersonGroup(person_id=person_id, group_id=group_id))
+        session.add(PersonGroup(person_id=found_person.id, group_id=found_group.id))
     else:
         session.delete(row)
     session.flush()
+    author.record(session, f"people {'join' if member else 'leave'}",
+                  f"{found_person.name} {'joined' if member else 'left'} {found_group.name}")
     return True
 
 
-def add_window(session: Session, group: str, days: int, start_minute: int, end_minute: int,
+def add_window(session: Session, author: Author, group: str, days: int, start_minute: int, end_minute: int,
                kiosk_id: str | None = None) -> Window:
     """Let group in on these days between these times, at kiosk_id (None: every door)."""
     if not 1 <= days <= EVERY_DAY:
@@ -254,23 +264,29 @@ def add_window(session: Session, group: str, days: int, start_minute: int, end_m
                        end_minute=end_minute)
     session.add(row)
     session.flush()
-    return Window(row.id, found.id, found.name, row.kiosk_id, days, start_minute, end_minute)
+    window = Window(row.id, found.id, found.name, row.kiosk_id, days, start_minute, end_minute)
+    author.record(session, "groups allow", f"{window.group} may enter {window.describe()}")
+    return window
 
 
-def remove_windows(session: Session, group: str, kiosk_id: str | None = None,
+def remove_windows(session: Session, author: Author, group: str, kiosk_id: str | None = None,
                    window_id: int | None = None) -> int:
     """Remove a group's windows: the one window_id, else those at kiosk_id,
     else all of them. Returns how many went."""
     bump_gallery_version(session)
-    query = delete(AccessWindow).where(AccessWindow.group_id == get_group(session, group).id)
+    found = get_group(session, group)
+    query = delete(AccessWindow).where(AccessWindow.group_id == found.id)
     if window_id is not None:
         query = query.where(AccessWindow.id == window_id)
     elif kiosk_id is not None:
         query = query.where(AccessWindow.kiosk_id == kiosk_id)
-    return session.execute(query.execution_options(synchronize_session=False)).rowcount
+    removed = session.execute(query.execution_options(synchronize_session=False)).rowcount
+    author.record(session, "groups revoke", f"removed {removed} window(s) of {found.name}"
+                  + (f" at {kiosk_id}" if kiosk_id is not None and window_id is None else ""))
+    return removed
 
 
-def set_anti_passback(session: Session, seconds: int, kiosk_id: str | None = None) -> None:
+def set_anti_passback(session: Session, author: Author, seconds: int, kiosk_id: str | None = None) -> None:
     """No second grant to one person within seconds at kiosk_id (None: every
     door without its own setting); 0 turns it off."""
     if not 0 <= seconds <= MAX_ANTI_PASSBACK_S:
@@ -282,6 +298,8 @@ def set_anti_passback(session: Session, seconds: int, kiosk_id: str | None = Non
         session.add(row)
     row.anti_passback_s = seconds
     session.flush()
+    author.record(session, "groups anti-passback",
+                  f"anti-passback at {kiosk_id or 'every door'}: {f'{seconds} s' if seconds else 'off'}")
 
 
 def policies(session: Session) -> dict[str | None, int]:

@@ -48,10 +48,10 @@ def test_groups_windows_members_and_anti_passback_from_the_command_line(kiosk, d
         {"gallery": None, "deleted": "staff", "members": 0, "windows": 1}
     with open_database(db_url).begin() as s:
         audit = [(a.action, a.detail) for a in s.scalars(select(AdminAction).order_by(AdminAction.id))]
-    assert audit[:3] == [("groups create", "created group staff"),
-                         ("groups allow", "staff may enter Mon-Fri 07:00-19:00 (every door)"),
-                         ("groups allow", "staff may enter Sat 22:00-06:00 (back-door)")]
-    assert ("people join", "Zoë joined staff") in audit and len(audit) == 8   # the no-op join is not recorded
+    assert audit[:3] == [("groups create", "command line: created group staff"),
+                         ("groups allow", "command line: staff may enter Mon-Fri 07:00-19:00 (every door)"),
+                         ("groups allow", "command line: staff may enter Sat 22:00-06:00 (back-door)")]
+    assert ("people join", "command line: Zoë joined staff") in audit and len(audit) == 8   # no-op join: no line
 
 
 def test_bad_rules_are_one_line_and_exit_1(kiosk, db_url):

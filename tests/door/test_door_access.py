@@ -19,6 +19,7 @@ from kiosk.store import access_rules as rules
 from kiosk.store.access_log import ANTI_PASSBACK, GRANTED, OUTSIDE_HOURS
 from kiosk.store.access_rules import DoorRules, Window
 from kiosk.store.gallery import get_person
+from kiosk.store.gallery_writes import COMMAND_LINE, Author
 from test_decisions import BOX, decider_liveness_off, known, run
 from test_runtime import (LIVENESS_OFF, NAME, banners, decision_types, gallery, log_rows,  # noqa: F401
                           obama_visit, obama_walk, step_all)
@@ -29,6 +30,7 @@ FRIDAY = 0b0010000
 FRI = datetime(2026, 12, 4)
 SAT = datetime(2026, 12, 5)
 PIN = 17
+ADMIN = Author(LIVENESS_OFF.kiosk_id, COMMAND_LINE)
 
 
 def at(day: datetime, hhmm: str) -> datetime:
@@ -101,10 +103,10 @@ def test_anti_passback_refuses_a_second_grant_within_its_seconds_and_logs_it():
 def restrict(sessions, hours: str, member: bool = True) -> None:
     """A staff group, Obama in it (or not), admitted on weekdays in these hours."""
     with sessions.begin() as s:
-        rules.create_group(s, "staff")
+        rules.create_group(s, ADMIN, "staff")
         if member:
-            rules.set_member(s, NAME, "staff", True)
-        rules.add_window(s, "staff", WEEKDAYS, *rules.parse_hours(hours))
+            rules.set_member(s, ADMIN, NAME, "staff", True)
+        rules.add_window(s, ADMIN, "staff", WEEKDAYS, *rules.parse_hours(hours))
 
 
 @pytest.fixture
@@ -138,7 +140,7 @@ def test_a_person_outside_their_window_is_not_let_in_until_the_rules_change(door
     assert [bool(s.state) for s in pin.states] == [False]     # the relay never moved
     # The admin widens the window; the door follows the gallery's change.
     with gallery.begin() as s:
-        rules.add_window(s, "staff", FRIDAY, *rules.parse_hours("19:00-21:00"))
+        rules.add_window(s, ADMIN, "staff", FRIDAY, *rules.parse_hours("19:00-21:00"))
     assert door.sync.check()
     step_all(door, obama_visit, first_index=len(obama_visit) + 60)   # after the cooldown: a new visit
     assert [r.decision for r in log_rows(gallery)] == [OUTSIDE_HOURS, GRANTED]
@@ -154,7 +156,7 @@ def test_a_person_in_no_group_is_refused_once_a_door_has_rules(door_with_rules, 
 
 def test_anti_passback_at_the_real_door(door_with_rules, gallery, obama_visit):
     with gallery.begin() as s:
-        rules.set_anti_passback(s, 600)
+        rules.set_anti_passback(s, ADMIN, 600)
     door = door_with_rules(gallery, DoorAccess(LIVENESS_OFF.kiosk_id))
     for visit in range(3):   # a minute apart (30 fps): past the 30 s cooldown, within the 600 s
         step_all(door, obama_visit, first_index=visit * 1800)

@@ -268,12 +268,14 @@ def test_0003_goes_down_and_up_keeping_the_log(any_db_url):
     it did before."""
     from kiosk.store.access_log import NewEvent, append_event
     from kiosk.store.access_rules import add_window, create_group, list_groups, set_member
+    from kiosk.store.gallery_writes import COMMAND_LINE, Author
+    ADMIN = Author("door-1", COMMAND_LINE)
     sessions = open_database(any_db_url)
     with sessions.begin() as s:
         add_samples(s, "Ada", [NewSample(np.ones(128, np.float32), b"\xff\xd8", 0.9)], "m")
-        create_group(s, "staff")
-        set_member(s, "Ada", "staff", True)
-        add_window(s, "staff", 0b11111, 7 * 60, 19 * 60)
+        create_group(s, ADMIN, "staff")
+        set_member(s, ADMIN, "Ada", "staff", True)
+        add_window(s, ADMIN, "staff", 0b11111, 7 * 60, 19 * 60)
         for decision in LOGGED:
             append_event(s, NewEvent(decision, None, "Ada", None, None, "door-1"))
     engine_of(sessions).dispose()

@@ -67,8 +67,9 @@ def test_a_group_with_members_and_a_window_restricts_the_door(qtbot, tab, sessio
     door = door_rules(sessions)
     assert door.restricted and [w.describe() for w in door.windows] == ["Sat-Sun 09:00-13:00 (every door)"]
     assert list(door.groups_of.values()) == [frozenset({door.windows[0].group_id})]
-    assert actions(sessions) == [("groups create", "created group staff"), ("people join", "Zoë joined staff"),
-                                 ("groups allow", "staff may enter Sat-Sun 09:00-13:00 (every door)")]
+    assert actions(sessions) == [("groups create", "admin panel: created group staff"),
+                                 ("people join", "admin panel: Zoë joined staff"),
+                                 ("groups allow", "admin panel: staff may enter Sat-Sun 09:00-13:00 (every door)")]
 
 
 def test_bad_hours_are_refused_inline_and_nothing_is_written(qtbot, tab, sessions):
@@ -99,7 +100,7 @@ def test_anti_passback_of_this_door(qtbot, tab, sessions):
     assert door_rules(sessions).anti_passback_s == 120
     with sessions.begin() as s:
         assert rules.policies(s) == {KIOSK: 120}
-    assert actions(sessions) == [("groups anti-passback", f"anti-passback at {KIOSK}: 120 s")]
+    assert actions(sessions) == [("groups anti-passback", f"admin panel: anti-passback at {KIOSK}: 120 s")]
 
 
 def test_deleting_a_group_asks_first(qtbot, tab, sessions):
@@ -110,7 +111,7 @@ def test_deleting_a_group_asks_first(qtbot, tab, sessions):
     tab.confirm_delete_group = lambda parent, name: True
     with qtbot.waitSignal(tab.gallery_changed, timeout=2000):
         qtbot.mouseClick(tab.delete_button, Qt.MouseButton.LeftButton)
-    assert tab.group_names() == [] and actions(sessions)[-1] == ("groups delete", "deleted group staff "
+    assert tab.group_names() == [] and actions(sessions)[-1] == ("groups delete", "admin panel: deleted group staff "
                                                                  "(0 member(s), 0 window(s))")
 
 

@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.store import access_rules as rules
-from kiosk.store import admin_auth
 from kiosk.store.gallery import GalleryError, list_people
+from kiosk.store.gallery_writes import ADMIN_PANEL, Author
 
 T = TypeVar("T")
 
@@ -32,8 +32,8 @@ def confirm_delete_group(parent: QWidget, name: str) -> bool:
 
 
 class AccessTab(QWidget):
-    """Each change is written with its audit line in one transaction, then
-    gallery_changed is emitted (the door reloads its rules with the gallery);
+    """Each change is written with its audit line (by kiosk.store.access_rules,
+    as the admin panel) in one transaction, then gallery_changed is emitted (the door reloads its rules with the gallery);
     a refusal shows in `message`. `ask_group_name` and `confirm_delete_group`
     are the dialogs the buttons open (replaceable)."""
 
@@ -42,6 +42,7 @@ class AccessTab(QWidget):
     def __init__(self, sessions: sessionmaker, kiosk_id: str, parent: QWidget | None = None):
         super().__init__(parent)
         self._sessions, self._kiosk_id = sessions, kiosk_id
+        self.author = Author(kiosk_id, ADMIN_PANEL)
         self.ask_group_name: Callable[[QWidget], str | None] = ask_group_name
         self.confirm_delete_group: Callable[[QWidget, str], bool] = confirm_delete_group
         self.groups = QListWidget(self)
@@ -154,26 +155,20 @@ class AccessTab(QWidget):
     # ---- writing ------------------------------------------------------------------
 
     def create_group(self, name: str) -> bool:
-        ok, made = self._change("groups create", lambda s: rules.create_group(s, name).name,
-                                lambda done: f"created group {done}")
+        ok, made = self._change(lambda s: rules.create_group(s, self.author, name).name)
         if ok:
             self._changed(made)
         return ok
 
     def delete_group(self, name: str) -> bool:
-        ok, _ = self._change("groups delete", lambda s: rules.delete_group(s, name),
-                             lambda g: f"deleted group {g.name} ({len(g.members)} member(s), "
-                                       f"{len(g.windows)} window(s))")
+        ok, _ = self._change(lambda s: rules.delete_group(s, self.author, name))
         if ok:
             self._changed()
         return ok
 
     def set_member(self, person: str, group: str, member: bool) -> bool:
         """True when it changed; a refusal puts the tick back as it was."""
-        verb = "joined" if member else "left"
-        ok, changed = self._change(f"people {'join' if member else 'leave'}",
-                                   lambda s: rules.set_member(s, person, group, member),
-                                   lambda changed: f"{person} {verb} {group}" if changed else None)
+        ok, changed = self._change(lambda s: rules.set_member(s, self.author, person, group, member))
         if ok and changed:
             self._changed(group)
         elif not ok:
@@ -185,39 +180,34 @@ class AccessTab(QWidget):
         group = self.selected_group()
 
         def write(session: Session):
-            return rules.add_window(session, group, days, *rules.parse_hours(hours), kiosk_id=door.strip() or None)
-        ok, _ = self._change("groups allow", write, lambda w: f"{w.group} may enter {w.describe()}")
+            return rules.add_window(session, self.author, group, days, *rules.parse_hours(hours),
+                                    kiosk_id=door.strip() or None)
+        ok, _ = self._change(write)
         if ok:
             self._changed(group)
         return ok
 
     def remove_window(self, window_id: int) -> bool:
         group = self.selected_group()
-        ok, _ = self._change("groups revoke", lambda s: rules.remove_windows(s, group, window_id=window_id),
-                             lambda n: f"removed {n} window(s) of {group}")
+        ok, _ = self._change(lambda s: rules.remove_windows(s, self.author, group, window_id=window_id))
         if ok:
             self._changed(group)
         return ok
 
     def set_anti_passback(self, seconds: int) -> bool:
         """This door's anti-passback (0: off)."""
-        ok, _ = self._change("groups anti-passback", lambda s: rules.set_anti_passback(s, seconds, self._kiosk_id),
-                             lambda _: f"anti-passback at {self._kiosk_id}: {f'{seconds} s' if seconds else 'off'}")
+        ok, _ = self._change(lambda s: rules.set_anti_passback(s, self.author, seconds, self._kiosk_id))
         if ok:
             self._changed(self.selected_group())
         return ok
 
-    def _change(self, action: str, write: Callable[[Session], T],
-                detail: Callable[[T], str | None]) -> tuple[bool, T | None]:
-        """write(session), with detail(its result) in the audit trail (None: no
-        line), in one transaction: (True, the result) once committed, (False,
-        None) when refused, said in message."""
+    def _change(self, write: Callable[[Session], T]) -> tuple[bool, T | None]:
+        """write(session) (which records its audit line) in one transaction:
+        (True, its result) once committed, (False, None) when refused, said in
+        message."""
         try:
             with self._sessions.begin() as session:
                 done = write(session)
-                line = detail(done)
-                if line is not None:
-                    admin_auth.record_action(session, self._kiosk_id, action, line)
         except GalleryError as exc:
             self.message.setText(str(exc))
             return False, None
