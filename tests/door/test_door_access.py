@@ -65,7 +65,8 @@ def access_at(when: datetime, restricted_to: dict[int, set[int]] | None, anti_pa
     if restricted_to is None:
         return DoorAccess("door-1", DoorRules(anti_passback_s=anti_passback_s), clock=lambda: when)
     groups = {p: frozenset(g) for p, g in restricted_to.items()}
-    return DoorAccess("door-1", DoorRules(tuple(windows), groups, anti_passback_s), clock=lambda: when)
+    return DoorAccess("door-1", DoorRules(tuple(windows), groups, anti_passback_s, restricted=True),
+                      clock=lambda: when)
 
 
 def test_with_no_rules_everyone_enrolled_is_admitted_at_any_time():
@@ -152,6 +153,19 @@ def test_a_person_in_no_group_is_refused_once_a_door_has_rules(door_with_rules, 
     door = door_with_rules(gallery, DoorAccess(LIVENESS_OFF.kiosk_id, clock=lambda: at(FRI, "12:00")))
     step_all(door, obama_visit)
     assert [r.decision for r in log_rows(gallery)] == [OUTSIDE_HOURS]
+
+
+def test_a_restricted_door_whose_last_window_went_admits_no_one(door_with_rules, gallery, obama_visit):
+    """Revoking the last window (or deleting the last group) never opens the
+    door to everyone: it stays restricted until `groups open-door`."""
+    restrict(gallery, "00:00-24:00")
+    with gallery.begin() as s:
+        rules.remove_windows(s, ADMIN, "staff")
+    access = DoorAccess(LIVENESS_OFF.kiosk_id, clock=lambda: at(FRI, "12:00"))
+    door = door_with_rules(gallery, access)
+    step_all(door, obama_visit)
+    assert [r.decision for r in log_rows(gallery)] == [OUTSIDE_HOURS]
+    assert access.rules.restricted and access.rules.windows == ()
 
 
 def test_anti_passback_at_the_real_door(door_with_rules, gallery, obama_visit):

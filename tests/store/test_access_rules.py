@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.store import access_rules as rules
-from kiosk.store.access_rules import AccessRuleError
+from kiosk.store.access_log import NewEvent, append_event
+from kiosk.store.access_rules import AccessRuleError, UnknownDoor
 from kiosk.store.db import AccessWindow, AdminAction, DoorPolicy, PersonGroup, open_database
 from kiosk.store.gallery import GalleryError, NewSample, add_samples, delete_person, gallery_version, get_person
 from kiosk.store.gallery_writes import ADMIN_PANEL, COMMAND_LINE, Author
@@ -77,7 +78,7 @@ def test_a_door_loads_its_windows_and_every_doors_and_its_members(sessions):
         rules.set_member(s, ADMIN, "Bob", "staff", True)
         rules.set_member(s, ADMIN, "Bob", "night", True)
         rules.add_window(s, ADMIN, "staff", WEEKDAYS, 420, 1140)                 # every door
-        rules.add_window(s, ADMIN, "night", 127, 1320, 360, kiosk_id="back")     # the back door only
+        rules.add_window(s, ADMIN, "night", 127, 1320, 360, kiosk_id="back", new_door=True)   # the back door only
     with sessions.begin() as s:
         front, back = rules.load_door_rules(s, "front"), rules.load_door_rules(s, "back")
         staff, night = rules.get_group(s, "staff").id, rules.get_group(s, "night").id
@@ -109,8 +110,8 @@ def test_every_change_bumps_the_gallery_version(sessions):
 def test_anti_passback_of_a_door_overrides_every_doors(sessions):
     with sessions.begin() as s:
         rules.set_anti_passback(s, ADMIN, 300)
-        rules.set_anti_passback(s, ADMIN, 0, kiosk_id="lobby")
-        rules.set_anti_passback(s, ADMIN, 60, kiosk_id="back")
+        rules.set_anti_passback(s, ADMIN, 0, kiosk_id="lobby", new_door=True)
+        rules.set_anti_passback(s, ADMIN, 60, kiosk_id="back", new_door=True)
         rules.set_anti_passback(s, ADMIN, 90, kiosk_id="back")   # changes, never a second row
     with sessions.begin() as s:
         assert [rules.load_door_rules(s, d).anti_passback_s for d in ("front", "lobby", "back")] == [300, 0, 90]
@@ -165,7 +166,7 @@ def test_revoke_removes_one_doors_windows_or_all(sessions):
     with sessions.begin() as s:
         rules.create_group(s, ADMIN, "staff")
         rules.add_window(s, ADMIN, "staff", WEEKDAYS, 420, 1140)
-        rules.add_window(s, ADMIN, "staff", 0b1100000, 600, 720, kiosk_id="back")
+        rules.add_window(s, ADMIN, "staff", 0b1100000, 600, 720, kiosk_id="back", new_door=True)
         one = rules.add_window(s, ADMIN, "staff", 0b1100000, 800, 900, kiosk_id="front")
     with sessions.begin() as s:
         assert rules.remove_windows(s, ADMIN, "staff", window_id=one.id) == 1
@@ -213,3 +214,78 @@ def test_each_change_is_recorded_as_its_author_with_it(sessions):
             ("front", "groups allow", "command line: staff may enter Mon-Fri 07:00-19:00 (front)"),
             ("front", "groups anti-passback", "admin panel: anti-passback at every door: 60 s"),
             ("front", "groups revoke", "command line: removed 1 window(s) of staff at front")]
+
+
+def test_removing_windows_groups_or_members_never_opens_a_door(sessions):
+    """A restricted door stays restricted whatever is taken away: with no
+    window left it admits no one, never everyone."""
+    with sessions.begin() as s:
+        rules.create_group(s, ADMIN, "staff")
+        rules.set_member(s, ADMIN, "Ada", "staff", True)
+        rules.add_window(s, ADMIN, "staff", WEEKDAYS, 420, 1140)                              # every door
+        rules.add_window(s, ADMIN, "staff", WEEKDAYS, 420, 1140, kiosk_id="back", new_door=True)
+    with sessions.begin() as s:
+        assert rules.remove_windows(s, ADMIN, "staff") == 2
+    with sessions.begin() as s:
+        front, back, other = (rules.load_door_rules(s, d) for d in ("front", "back", None))
+    assert front.restricted and back.restricted and other.restricted and front.windows == ()
+    assert front.admits() == "no one (restricted, and no group has a window here)"
+    with sessions.begin() as s:
+        rules.add_window(s, ADMIN, "staff", WEEKDAYS, 420, 1140, kiosk_id="back")
+        rules.delete_group(s, ADMIN, "staff")
+    with sessions.begin() as s:
+        assert rules.load_door_rules(s, "back").restricted
+        assert rules.what_doors_admit(s, ("front",)) == {
+            "back": "no one (restricted, and no group has a window here)",
+            "front": "no one (restricted, and no group has a window here)",
+            None: "no one (restricted, and no group has a window here)"}
+
+
+def test_only_open_door_opens_a_door_and_only_once_its_windows_are_gone(sessions):
+    with sessions.begin() as s:
+        rules.create_group(s, ADMIN, "staff")
+        rules.add_window(s, ADMIN, "staff", WEEKDAYS, 420, 1140)
+        rules.add_window(s, ADMIN, "staff", 127, 0, 1440, kiosk_id="back", new_door=True)
+    with sessions.begin() as s:
+        with pytest.raises(AccessRuleError, match=r"windows still apply at every door: staff Mon-Fri 07:00-19:00 "
+                                                  r"\(every door\): revoke them first"):
+            rules.open_door(s, ADMIN)
+        rules.remove_windows(s, ADMIN, "staff")
+    with sessions.begin() as s:
+        with pytest.raises(AccessRuleError, match="back stays restricted while every door is"):
+            rules.open_door(s, ADMIN, "back")
+        assert rules.open_door(s, ADMIN) and not rules.open_door(s, ADMIN)   # the second: nothing to open
+    with sessions.begin() as s:
+        assert rules.what_doors_admit(s, ("front",)) == {
+            "back": "no one (restricted, and no group has a window here)",
+            "front": "everyone enrolled, at any time", None: "everyone enrolled, at any time"}
+        assert rules.open_door(s, ADMIN, "back")
+    with sessions.begin() as s:
+        assert not rules.load_door_rules(s, "back").restricted
+        assert [(a.action, a.detail) for a in s.scalars(select(AdminAction).where(
+            AdminAction.action == "groups open-door").order_by(AdminAction.id))] == [
+            ("groups open-door", "command line: opened every door to everyone enrolled, at any time"),
+            ("groups open-door", "command line: opened back to everyone enrolled, at any time")]
+
+
+def test_a_door_nothing_names_is_refused_unless_new_on_purpose(sessions):
+    """Door ids match exactly: a mis-typed one would restrict a door that does
+    not exist and leave the real one as it was."""
+    with sessions.begin() as s:
+        rules.create_group(s, ADMIN, "staff")
+        append_event(s, NewEvent("granted", None, "Ada", 0.5, None, "Back-Door"))   # a log row names it
+    with sessions.begin() as s:
+        for write in (lambda: rules.add_window(s, ADMIN, "staff", WEEKDAYS, 420, 1140, kiosk_id="back-door"),
+                      lambda: rules.set_anti_passback(s, ADMIN, 60, kiosk_id="back-door"),
+                      lambda: rules.remove_windows(s, ADMIN, "staff", kiosk_id="back-door"),
+                      lambda: rules.open_door(s, ADMIN, "back-door")):
+            with pytest.raises(UnknownDoor, match=r"no log row, policy or setting names a door 'back-door' "
+                                                  r"\(did you mean 'Back-Door'\?\); known doors: Back-Door, front"):
+                write()
+        with pytest.raises(AccessRuleError, match="'\\*' is not a door id"):
+            rules.add_window(s, ADMIN, "staff", WEEKDAYS, 420, 1140, kiosk_id="*")
+        rules.add_window(s, ADMIN, "staff", WEEKDAYS, 420, 1140, kiosk_id="Back-Door")   # as the log names it
+        rules.set_anti_passback(s, ADMIN, 60, kiosk_id="front")                          # this door: known
+        rules.add_window(s, ADMIN, "staff", WEEKDAYS, 420, 1140, kiosk_id="side", new_door=True)
+    with sessions.begin() as s:
+        assert rules.known_doors(s) == ["Back-Door", "front", "side"]

@@ -1,7 +1,7 @@
 """Access rules: groups of people, the groups' time windows at the doors, each
-door's anti-passback; access_event.decision widened for the new decisions
-("outside_hours", "anti_passback", "door_forced", "remote_unlock" are longer
-than 10 characters).
+door's policy (restricted or not, anti-passback; kiosk_id "*": every door);
+access_event.decision widened for the new decisions ("outside_hours",
+"anti_passback", "door_forced", "remote_unlock" are longer than 10 characters).
 
 Revision ID: 0003
 Revises: 0002
@@ -44,7 +44,8 @@ def upgrade() -> None:
         "door_policy",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kiosk_id", sa.String(length=100), nullable=False),
-        sa.Column("anti_passback_s", sa.Integer(), nullable=False),
+        sa.Column("restricted", sa.Boolean(), nullable=False),
+        sa.Column("anti_passback_s", sa.Integer(), nullable=True),
         sa.CheckConstraint("anti_passback_s BETWEEN 0 AND 86400", name="ck_door_policy_anti_passback"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("kiosk_id"),
