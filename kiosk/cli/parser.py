@@ -182,15 +182,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 GROUPS_HELP = """\
-A door with no window (its own or one for every door) admits everyone
-enrolled at any time. Once it has one, it admits only the members of a group
-whose window is open now, in the door's local time; anyone else recognised is
-refused and logged as outside_hours. Examples:
+A door never restricted admits everyone enrolled at any time. A window
+restricts its door (or every door) for good: it then admits only the members
+of a group whose window is open now, in the door's local time; anyone else
+recognised is refused and logged as outside_hours. Removing windows or groups
+never opens a door again (with none left it admits no one): only `groups
+open-door` does. A --door no log row, policy or setting names is refused
+unless --force. Examples:
   kiosk groups create staff
   kiosk people join "Zoë" --group staff
   kiosk groups allow staff --days mon-fri --hours 07:00-19:00
   kiosk groups allow night --days mon-fri --hours 22:00-06:00 --door back-door
-  kiosk groups anti-passback 300          # no second grant within 5 minutes"""
+  kiosk groups anti-passback 300          # no second grant within 5 minutes
+  kiosk groups open-door --door back-door # everyone again, once its windows are revoked"""
 
 
 def add_groups_parser(sub, after: argparse.ArgumentParser) -> None:
@@ -207,12 +211,20 @@ def add_groups_parser(sub, after: argparse.ArgumentParser) -> None:
     a.add_argument("--days", required=True, help="mon-fri, sat,sun, mon,wed,fri or daily")
     a.add_argument("--hours", required=True, help="07:00-19:00 (end excluded); 22:00-06:00 runs past midnight")
     a.add_argument("--door", metavar="KIOSK_ID", help="only at this door (default: every door)")
-    r = groups.add_parser("revoke", help="remove a group's windows (all, or those of one door)")
+    r = groups.add_parser("revoke", help="remove a group's windows (all, or those of one door); "
+                                         "the doors stay restricted")
     r.add_argument("group")
     r.add_argument("--door", metavar="KIOSK_ID", help="only this door's windows")
     t = groups.add_parser("anti-passback", help="no second grant to one person within SECONDS (0: off)")
     t.add_argument("seconds", type=int)
     t.add_argument("--door", metavar="KIOSK_ID", help="only at this door (default: every door)")
+    o = groups.add_parser("open-door", help="lift a door's restriction: everyone enrolled, at any time "
+                                            "(its windows revoked first)")
+    o.add_argument("--door", metavar="KIOSK_ID", help="this door (default: every door; doors restricted "
+                                                      "on their own stay so)")
+    for command in (a, r, t, o):
+        command.add_argument("--force", action="store_true",
+                             help="accept a --door that no log row, policy or setting names yet (a new door)")
 
 
 def main(argv: list[str] | None = None, extra_commands: dict | None = None) -> int:

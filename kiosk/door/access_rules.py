@@ -45,8 +45,9 @@ class DoorAccess:
         self.rules = rules
 
     def admitted_now(self, person_id: int) -> bool:
-        """No window at this door: everyone. Otherwise only a member of a
-        group with a window open now (a person in no group: never)."""
+        """A door never restricted: everyone. A restricted one: only a member
+        of a group with a window open now (a person in no group, or a door
+        whose last window went: no one)."""
         rules = self.rules
         if not rules.restricted:
             return True

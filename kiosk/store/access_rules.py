@@ -1,12 +1,20 @@
 """Access rules in the gallery database: groups of people, when each group may
 enter at which door, and each door's anti-passback.
 
-No rule at a door means today's door: everyone enrolled is admitted at any
-time. Once a door has a window (its own, or one for every door), it admits
-only the members of a group with a window open now (kiosk.door.access_rules
-applies them). Every write bumps the gallery's version, so the doors reload
-the rules with the gallery within about a second. Functions take a Session;
-callers own the transaction.
+A door that was never restricted is today's door: everyone enrolled is
+admitted at any time. Adding a window restricts its door (or every door, for
+a window at every door) for good: from then on the door admits only the
+members of a group with a window open now (kiosk.door.access_rules applies
+them), and removing windows, groups or members can only narrow that, down to
+no one; only open_door, an explicit and audited step, opens it to everyone
+again. The restriction is stored (door_policy.restricted), never inferred
+from the windows that happen to remain. A door a write names must be one the
+gallery knows (known_doors) unless new_door says it is new on purpose: door
+ids are matched exactly, and a mis-typed one would restrict nothing. Every write bumps the gallery's version, so the doors reload
+the rules with the gallery within about a second, and writes its line in the
+audit trail as its Author (kiosk.store.gallery_writes) in the caller's
+transaction: the command line and the admin panel both write through here.
+Functions take a Session; callers own the transaction.
 """
 
 from __future__ import annotations
@@ -15,21 +23,35 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, union
 from sqlalchemy.orm import Session
 
-from kiosk.store.db import AccessGroup, AccessWindow, DoorPolicy, Person, PersonGroup
+from kiosk.store.db import (AccessEvent, AccessGroup, AccessWindow, AdminAction, AdminSecret, DoorPolicy, Person,
+                            PersonGroup)
 from kiosk.store.gallery import GalleryError, bump_gallery_version, get_person, normal_form
+from kiosk.store.gallery_writes import Author
 
 
 class AccessRuleError(GalleryError):
     """A rule the gallery refuses (unknown group, malformed hours); the message says which."""
 
 
+class UnknownDoor(AccessRuleError):
+    """A door id nothing in the gallery names (known_doors): likely mis-typed."""
+
+    def __init__(self, kiosk_id: str, known: list[str]):
+        self.kiosk_id, self.known = kiosk_id, known
+        near = [k for k in known if k.casefold() == kiosk_id.casefold()]
+        super().__init__(f"no log row, policy or setting names a door {kiosk_id!r}"
+                         + (f" (did you mean {near[0]!r}?)" if near else "")
+                         + f"; known doors: {', '.join(known) or 'none'}")
+
+
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")   # bit 0 .. bit 6: datetime.weekday()
 EVERY_DAY = 0b1111111
 MAX_GROUP_NAME = 100
 MAX_ANTI_PASSBACK_S = 86400
+EVERY_DOOR = "*"   # door_policy.kiosk_id of the every-door row (the API says None)
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
@@ -52,17 +74,23 @@ class Window:
 
 @dataclass(frozen=True)
 class DoorRules:
-    """What one door needs to decide, loaded with the gallery: the windows that
-    apply to it, who is in which group, and its anti-passback (0: off)."""
+    """What one door needs to decide, loaded with the gallery: whether it is
+    restricted (False: everyone enrolled may enter at any time), the windows
+    that apply to it, who is in which group, and its anti-passback (0: off)."""
 
     windows: tuple[Window, ...] = ()
     groups_of: dict[int, frozenset[int]] = field(default_factory=dict)   # person id -> group ids
     anti_passback_s: int = 0
+    restricted: bool = False
 
-    @property
-    def restricted(self) -> bool:
-        """False: no window applies here, and everyone enrolled may enter at any time."""
-        return bool(self.windows)
+    def admits(self) -> str:
+        """Who this door lets in, in words."""
+        if not self.restricted:
+            return "everyone enrolled, at any time"
+        groups = sorted({w.group for w in self.windows})
+        if not groups:
+            return "no one (restricted, and no group has a window here)"
+        return f"only the members of {', '.join(groups)}, in their windows"
 
 
 @dataclass(frozen=True)
@@ -185,26 +213,72 @@ def groups_of_people(session: Session) -> dict[str, list[str]]:
     return out
 
 
-def anti_passback_s(session: Session, kiosk_id: str | None) -> int:
-    """The door's anti-passback: its own setting, else every door's, else 0 (off)."""
-    rows = dict(session.execute(select(DoorPolicy.kiosk_id, DoorPolicy.anti_passback_s)
-                                .where((DoorPolicy.kiosk_id == kiosk_id) | DoorPolicy.kiosk_id.is_(None))).all())
-    return rows.get(kiosk_id, rows.get(None, 0)) if kiosk_id is not None else rows.get(None, 0)
-
-
-def load_door_rules(session: Session, kiosk_id: str) -> DoorRules:
-    """The rules of the door kiosk_id, as it applies them (read with the gallery)."""
+def load_door_rules(session: Session, kiosk_id: str | None) -> DoorRules:
+    """The rules of the door kiosk_id, as it applies them (read with the
+    gallery); None: those of a door with no rules of its own. Restricted when
+    the door or every door was restricted, or (a floor, should a window ever
+    be written without it) when a window applies."""
+    own = kiosk_id or EVERY_DOOR
     windows = tuple(_windows(session, (AccessWindow.kiosk_id == kiosk_id) | AccessWindow.kiosk_id.is_(None)))
+    policy = {row.kiosk_id: row for row in session.scalars(select(DoorPolicy).where(
+        DoorPolicy.kiosk_id.in_({own, EVERY_DOOR})))}
+    restricted = bool(windows) or any(row.restricted for row in policy.values())
+    seconds = next((row.anti_passback_s for row in (policy.get(own), policy.get(EVERY_DOOR))
+                    if row is not None and row.anti_passback_s is not None), 0)
     groups_of: dict[int, set[int]] = {}
     if windows:
         for person_id, group_id in session.execute(select(PersonGroup.person_id, PersonGroup.group_id)):
             groups_of.setdefault(person_id, set()).add(group_id)
-    return DoorRules(windows, {p: frozenset(g) for p, g in groups_of.items()}, anti_passback_s(session, kiosk_id))
+    return DoorRules(windows, {p: frozenset(g) for p, g in groups_of.items()}, seconds, restricted)
 
 
-# ---- writes (each bumps the gallery's version: the doors reload) ---------------
+def known_doors(session: Session) -> list[str]:
+    """Every door id the gallery names: in the access log, the audit trail, an
+    admin PIN, a policy or a window."""
+    named = union(*(select(column) for column in (AccessEvent.kiosk_id, AdminAction.kiosk_id, AdminSecret.kiosk_id,
+                                                  DoorPolicy.kiosk_id, AccessWindow.kiosk_id)))
+    return sorted(d for d in session.scalars(select(named.subquery().c[0])) if d and d != EVERY_DOOR)
 
-def create_group(session: Session, name: str) -> AccessGroup:
+
+def what_doors_admit(session: Session, also: tuple[str, ...] = ()) -> dict[str | None, str]:
+    """Who each door with rules of its own (and each of also) admits, and last
+    (key None) any other door: after every change, said to whoever made it."""
+    doors = set(also) | set(session.scalars(select(DoorPolicy.kiosk_id).where(DoorPolicy.kiosk_id != EVERY_DOOR)))
+    doors |= set(session.scalars(select(AccessWindow.kiosk_id).where(AccessWindow.kiosk_id.is_not(None))))
+    return {**{door: load_door_rules(session, door).admits() for door in sorted(doors)},
+            None: load_door_rules(session, None).admits()}
+
+
+def _door(session: Session, author: Author, kiosk_id: str | None, new_door: bool) -> str | None:
+    """kiosk_id as a write stores it (None: every door); UnknownDoor for one the
+    gallery never named, unless new_door (the author's own door is known)."""
+    door = (kiosk_id or "").strip() or None
+    if door == EVERY_DOOR:
+        raise AccessRuleError(f"{EVERY_DOOR!r} is not a door id: leave the door out for every door")
+    if door is not None and not new_door and door != author.kiosk_id:
+        known = known_doors(session)
+        if door not in known:
+            raise UnknownDoor(door, sorted({*known, author.kiosk_id}))
+    return door
+
+
+def _find_policy(session: Session, door: str | None) -> DoorPolicy | None:
+    return session.scalars(select(DoorPolicy).where(DoorPolicy.kiosk_id == (door or EVERY_DOOR))).one_or_none()
+
+
+def _policy(session: Session, door: str | None) -> DoorPolicy:
+    """The door's policy row (door None: every door's), made when it has none."""
+    row = _find_policy(session, door)
+    if row is None:
+        row = DoorPolicy(kiosk_id=door or EVERY_DOOR, restricted=False)
+        session.add(row)
+    return row
+
+
+# ---- writes (each bumps the gallery's version, the doors reload, and each
+# change writes its audit line as its author) --------------------------------
+
+def create_group(session: Session, author: Author, name: str) -> AccessGroup:
     name = group_name(name)
     bump_gallery_version(session)
     if find_group(session, name) is not None:
@@ -212,78 +286,122 @@ def create_group(session: Session, name: str) -> AccessGroup:
     group = AccessGroup(name=name)
     session.add(group)
     session.flush()
+    author.record(session, "groups create", f"created group {name}")
     return group
 
 
-def delete_group(session: Session, name: str) -> GroupSummary:
+def delete_group(session: Session, author: Author, name: str) -> GroupSummary:
     """Delete a group with its windows and memberships (the people stay)."""
     bump_gallery_version(session)
     group = get_group(session, name)
     summary = next(g for g in list_groups(session) if g.name == group.name)
     session.delete(group)
     session.flush()
+    author.record(session, "groups delete", f"deleted group {summary.name} ({len(summary.members)} member(s), "
+                                            f"{len(summary.windows)} window(s))")
     return summary
 
 
-def set_member(session: Session, person: str, group: str, member: bool) -> bool:
-    """Put a person in a group or take them out; False when it was so already."""
+def set_member(session: Session, author: Author, person: str, group: str, member: bool) -> bool:
+    """Put a person in a group or take them out; False when it was so already
+    (and nothing is recorded)."""
     bump_gallery_version(session)
-    person_id, group_id = get_person(session, person).id, get_group(session, group).id
-    row = session.get(PersonGroup, (person_id, group_id))
+    found_person, found_group = get_person(session, person), get_group(session, group)
+    row = session.get(PersonGroup, (found_person.id, found_group.id))
     if (row is not None) == member:
         return False
     if member:
-        session.add(PersonGroup(person_id=person_id, group_id=group_id))
+        session.add(PersonGroup(person_id=found_person.id, group_id=found_group.id))
     else:
         session.delete(row)
     session.flush()
+    author.record(session, f"people {'join' if member else 'leave'}",
+                  f"{found_person.name} {'joined' if member else 'left'} {found_group.name}")
     return True
 
 
-def add_window(session: Session, group: str, days: int, start_minute: int, end_minute: int,
-               kiosk_id: str | None = None) -> Window:
-    """Let group in on these days between these times, at kiosk_id (None: every door)."""
+def add_window(session: Session, author: Author, group: str, days: int, start_minute: int, end_minute: int,
+               kiosk_id: str | None = None, new_door: bool = False) -> Window:
+    """Let group in on these days between these times, at kiosk_id (None:
+    every door), and restrict that door (every door) until open_door."""
     if not 1 <= days <= EVERY_DAY:
         raise AccessRuleError("a window needs at least one day")
     if not (0 <= start_minute < 1440 and 0 < end_minute <= 1440 and start_minute != end_minute):
         raise AccessRuleError(f"{hours_text(start_minute, end_minute)} are not hours a window can have")
     bump_gallery_version(session)
+    kiosk_id = _door(session, author, kiosk_id, new_door)
     found = get_group(session, group)
-    row = AccessWindow(group_id=found.id, kiosk_id=kiosk_id or None, days=days, start_minute=start_minute,
+    row = AccessWindow(group_id=found.id, kiosk_id=kiosk_id, days=days, start_minute=start_minute,
                        end_minute=end_minute)
     session.add(row)
+    _policy(session, kiosk_id).restricted = True
     session.flush()
-    return Window(row.id, found.id, found.name, row.kiosk_id, days, start_minute, end_minute)
+    window = Window(row.id, found.id, found.name, row.kiosk_id, days, start_minute, end_minute)
+    author.record(session, "groups allow", f"{window.group} may enter {window.describe()}")
+    return window
 
 
-def remove_windows(session: Session, group: str, kiosk_id: str | None = None,
-                   window_id: int | None = None) -> int:
+def remove_windows(session: Session, author: Author, group: str, kiosk_id: str | None = None,
+                   window_id: int | None = None, new_door: bool = False) -> int:
     """Remove a group's windows: the one window_id, else those at kiosk_id,
-    else all of them. Returns how many went."""
+    else all of them. Returns how many went. Their doors stay restricted."""
     bump_gallery_version(session)
-    query = delete(AccessWindow).where(AccessWindow.group_id == get_group(session, group).id)
+    kiosk_id = _door(session, author, kiosk_id, new_door)
+    found = get_group(session, group)
+    query = delete(AccessWindow).where(AccessWindow.group_id == found.id)
     if window_id is not None:
         query = query.where(AccessWindow.id == window_id)
     elif kiosk_id is not None:
         query = query.where(AccessWindow.kiosk_id == kiosk_id)
-    return session.execute(query.execution_options(synchronize_session=False)).rowcount
+    removed = session.execute(query.execution_options(synchronize_session=False)).rowcount
+    author.record(session, "groups revoke", f"removed {removed} window(s) of {found.name}"
+                  + (f" at {kiosk_id}" if kiosk_id is not None and window_id is None else ""))
+    return removed
 
 
-def set_anti_passback(session: Session, seconds: int, kiosk_id: str | None = None) -> None:
+def set_anti_passback(session: Session, author: Author, seconds: int, kiosk_id: str | None = None,
+                      new_door: bool = False) -> None:
     """No second grant to one person within seconds at kiosk_id (None: every
     door without its own setting); 0 turns it off."""
     if not 0 <= seconds <= MAX_ANTI_PASSBACK_S:
         raise AccessRuleError(f"anti-passback must be 0 (off) to {MAX_ANTI_PASSBACK_S} seconds, not {seconds}")
     bump_gallery_version(session)
-    row = session.scalars(select(DoorPolicy).where(
-        DoorPolicy.kiosk_id.is_(None) if kiosk_id is None else DoorPolicy.kiosk_id == kiosk_id)).one_or_none()
-    if row is None:
-        row = DoorPolicy(kiosk_id=kiosk_id)
-        session.add(row)
-    row.anti_passback_s = seconds
+    kiosk_id = _door(session, author, kiosk_id, new_door)
+    _policy(session, kiosk_id).anti_passback_s = seconds
     session.flush()
+    author.record(session, "groups anti-passback",
+                  f"anti-passback at {kiosk_id or 'every door'}: {f'{seconds} s' if seconds else 'off'}")
+
+
+def open_door(session: Session, author: Author, kiosk_id: str | None = None, new_door: bool = False) -> bool:
+    """Lift kiosk_id's restriction (None: every door's; doors restricted on
+    their own stay so): everyone enrolled is admitted there at any time again.
+    False when it was not restricted (nothing recorded). AccessRuleError when
+    the door would stay restricted all the same: windows still apply there,
+    or every door is restricted."""
+    bump_gallery_version(session)
+    kiosk_id = _door(session, author, kiosk_id, new_door)
+    where = kiosk_id or "every door"
+    applying = _windows(session, AccessWindow.kiosk_id.is_(None) if kiosk_id is None else
+                        (AccessWindow.kiosk_id == kiosk_id) | AccessWindow.kiosk_id.is_(None))
+    if applying:
+        raise AccessRuleError(f"windows still apply at {where}: "
+                              + "; ".join(f"{w.group} {w.describe()}" for w in applying)
+                              + ": revoke them first")
+    every_door = _find_policy(session, None)
+    if kiosk_id is not None and every_door is not None and every_door.restricted:
+        raise AccessRuleError(f"{kiosk_id} stays restricted while every door is: open every door instead")
+    row = _find_policy(session, kiosk_id)
+    if row is None or not row.restricted:
+        return False
+    row.restricted = False
+    session.flush()
+    author.record(session, "groups open-door", f"opened {where} to everyone enrolled, at any time")
+    return True
 
 
 def policies(session: Session) -> dict[str | None, int]:
     """Every anti-passback setting, by door (None: every door; 0: off there)."""
-    return dict(session.execute(select(DoorPolicy.kiosk_id, DoorPolicy.anti_passback_s)).all())
+    return {None if door == EVERY_DOOR else door: seconds
+            for door, seconds in session.execute(select(DoorPolicy.kiosk_id, DoorPolicy.anti_passback_s))
+            if seconds is not None}

@@ -167,15 +167,21 @@ class AccessWindow(Base):
 
 
 class DoorPolicy(Base):
-    """A door's anti-passback: no second grant to one person within this many
-    seconds. kiosk_id None: every door without a row of its own."""
+    """A door's policy: whether it is restricted (admits only its groups'
+    windows; set by a window there, cleared only by
+    kiosk.store.access_rules.open_door), and its anti-passback: no second
+    grant to one person within this many seconds (None: every door's).
+    kiosk_id "*" (kiosk.store.access_rules.EVERY_DOOR): every door; a
+    sentinel, not NULL, so the unique key holds one such row (NULLs are all
+    distinct to it, on SQLite and PostgreSQL)."""
 
     __tablename__ = "door_policy"
     __table_args__ = (CheckConstraint("anti_passback_s BETWEEN 0 AND 86400", name="ck_door_policy_anti_passback"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kiosk_id: Mapped[Optional[str]] = mapped_column(String(100), unique=True)
-    anti_passback_s: Mapped[int] = mapped_column(default=0)
+    kiosk_id: Mapped[str] = mapped_column(String(100), unique=True)
+    restricted: Mapped[bool] = mapped_column(default=False)
+    anti_passback_s: Mapped[Optional[int]]
 
 
 # The Alembic revision these models are (the head of kiosk/store/migrations; a test

@@ -2,7 +2,8 @@
 samples to one, rename, delete. Each writes its audit row (kiosk.store.admin_auth)
 in the caller's transaction, so the change and its record commit, or roll
 back, together. The admin panel, the command line and the demo all write
-through here; kiosk.enrollment makes the samples, this module stores them.
+through here; kiosk.enrollment makes the samples, this module stores them. The access
+rules' writes (kiosk.store.access_rules) record themselves with the same Author.
 """
 
 from __future__ import annotations

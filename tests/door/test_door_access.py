@@ -19,6 +19,7 @@ from kiosk.store import access_rules as rules
 from kiosk.common.door_events import ANTI_PASSBACK, GRANTED, OUTSIDE_HOURS
 from kiosk.store.access_rules import DoorRules, Window
 from kiosk.store.gallery import get_person
+from kiosk.store.gallery_writes import COMMAND_LINE, Author
 from test_decisions import BOX, decider_liveness_off, known, run
 from test_runtime import (LIVENESS_OFF, NAME, banners, decision_types, gallery, log_rows,  # noqa: F401
                           obama_visit, obama_walk, step_all)
@@ -29,6 +30,7 @@ FRIDAY = 0b0010000
 FRI = datetime(2026, 12, 4)
 SAT = datetime(2026, 12, 5)
 PIN = 17
+ADMIN = Author(LIVENESS_OFF.kiosk_id, COMMAND_LINE)
 
 
 def at(day: datetime, hhmm: str) -> datetime:
@@ -63,7 +65,8 @@ def access_at(when: datetime, restricted_to: dict[int, set[int]] | None, anti_pa
     if restricted_to is None:
         return DoorAccess("door-1", DoorRules(anti_passback_s=anti_passback_s), clock=lambda: when)
     groups = {p: frozenset(g) for p, g in restricted_to.items()}
-    return DoorAccess("door-1", DoorRules(tuple(windows), groups, anti_passback_s), clock=lambda: when)
+    return DoorAccess("door-1", DoorRules(tuple(windows), groups, anti_passback_s, restricted=True),
+                      clock=lambda: when)
 
 
 def test_with_no_rules_everyone_enrolled_is_admitted_at_any_time():
@@ -101,10 +104,10 @@ def test_anti_passback_refuses_a_second_grant_within_its_seconds_and_logs_it():
 def restrict(sessions, hours: str, member: bool = True) -> None:
     """A staff group, Obama in it (or not), admitted on weekdays in these hours."""
     with sessions.begin() as s:
-        rules.create_group(s, "staff")
+        rules.create_group(s, ADMIN, "staff")
         if member:
-            rules.set_member(s, NAME, "staff", True)
-        rules.add_window(s, "staff", WEEKDAYS, *rules.parse_hours(hours))
+            rules.set_member(s, ADMIN, NAME, "staff", True)
+        rules.add_window(s, ADMIN, "staff", WEEKDAYS, *rules.parse_hours(hours))
 
 
 @pytest.fixture
@@ -138,7 +141,7 @@ def test_a_person_outside_their_window_is_not_let_in_until_the_rules_change(door
     assert [bool(s.state) for s in pin.states] == [False]     # the relay never moved
     # The admin widens the window; the door follows the gallery's change.
     with gallery.begin() as s:
-        rules.add_window(s, "staff", FRIDAY, *rules.parse_hours("19:00-21:00"))
+        rules.add_window(s, ADMIN, "staff", FRIDAY, *rules.parse_hours("19:00-21:00"))
     assert door.sync.check()
     step_all(door, obama_visit, first_index=len(obama_visit) + 60)   # after the cooldown: a new visit
     assert [r.decision for r in log_rows(gallery)] == [OUTSIDE_HOURS, GRANTED]
@@ -152,9 +155,22 @@ def test_a_person_in_no_group_is_refused_once_a_door_has_rules(door_with_rules, 
     assert [r.decision for r in log_rows(gallery)] == [OUTSIDE_HOURS]
 
 
+def test_a_restricted_door_whose_last_window_went_admits_no_one(door_with_rules, gallery, obama_visit):
+    """Revoking the last window (or deleting the last group) never opens the
+    door to everyone: it stays restricted until `groups open-door`."""
+    restrict(gallery, "00:00-24:00")
+    with gallery.begin() as s:
+        rules.remove_windows(s, ADMIN, "staff")
+    access = DoorAccess(LIVENESS_OFF.kiosk_id, clock=lambda: at(FRI, "12:00"))
+    door = door_with_rules(gallery, access)
+    step_all(door, obama_visit)
+    assert [r.decision for r in log_rows(gallery)] == [OUTSIDE_HOURS]
+    assert access.rules.restricted and access.rules.windows == ()
+
+
 def test_anti_passback_at_the_real_door(door_with_rules, gallery, obama_visit):
     with gallery.begin() as s:
-        rules.set_anti_passback(s, 600)
+        rules.set_anti_passback(s, ADMIN, 600)
     door = door_with_rules(gallery, DoorAccess(LIVENESS_OFF.kiosk_id))
     for visit in range(3):   # a minute apart (30 fps): past the 30 s cooldown, within the 600 s
         step_all(door, obama_visit, first_index=visit * 1800)

@@ -28,6 +28,9 @@ def sessions(db_url):
 def tab(qtbot, sessions):
     tab = AccessTab(sessions, KIOSK)
     qtbot.addWidget(tab)
+    # The real dialogs would wait for a click: a test that means one to open replaces them.
+    tab.confirm_new_door = lambda parent, door, known: pytest.fail(f"asked about a new door {door!r}")
+    tab.confirm_open_door = lambda parent, door: pytest.fail(f"asked to open {door}")
     return tab
 
 
@@ -42,7 +45,9 @@ def door_rules(sessions):
 
 
 def test_no_rules_says_everyone_is_admitted(tab):
-    assert tab.group_names() == [] and "everyone enrolled is admitted at any time" in tab.door_status.text()
+    assert tab.group_names() == []
+    assert tab.door_status.text().splitlines() == [f"This door ({KIOSK}) admits everyone enrolled, at any time.",
+                                                   "Any other door admits everyone enrolled, at any time."]
     assert not tab.add_window_button.isEnabled() and not tab.delete_button.isEnabled()
 
 
@@ -63,12 +68,13 @@ def test_a_group_with_members_and_a_window_restricts_the_door(qtbot, tab, sessio
     with qtbot.waitSignal(tab.gallery_changed, timeout=2000):
         qtbot.mouseClick(tab.add_window_button, Qt.MouseButton.LeftButton)
     assert tab.window_texts() == ["Sat-Sun 09:00-13:00 (every door)"]
-    assert "admits only the members" in tab.door_status.text()
+    assert f"This door ({KIOSK}) admits only the members of staff, in their windows." in tab.door_status.text()
     door = door_rules(sessions)
     assert door.restricted and [w.describe() for w in door.windows] == ["Sat-Sun 09:00-13:00 (every door)"]
     assert list(door.groups_of.values()) == [frozenset({door.windows[0].group_id})]
-    assert actions(sessions) == [("groups create", "created group staff"), ("people join", "Zoë joined staff"),
-                                 ("groups allow", "staff may enter Sat-Sun 09:00-13:00 (every door)")]
+    assert actions(sessions) == [("groups create", "admin panel: created group staff"),
+                                 ("people join", "admin panel: Zoë joined staff"),
+                                 ("groups allow", "admin panel: staff may enter Sat-Sun 09:00-13:00 (every door)")]
 
 
 def test_bad_hours_are_refused_inline_and_nothing_is_written(qtbot, tab, sessions):
@@ -85,11 +91,43 @@ def test_bad_hours_are_refused_inline_and_nothing_is_written(qtbot, tab, session
 
 def test_a_window_at_another_door_leaves_this_door_open_to_all(tab, sessions):
     tab.create_group("night")
+    asked = []
+    tab.confirm_new_door = lambda parent, door, known: asked.append((door, known)) or True
     assert tab.add_window(0b11111, "22:00-06:00", door="back-door")
+    assert asked == [("back-door", [KIOSK])]      # a door nothing named yet: asked once, and said yes
     assert tab.window_texts() == ["Mon-Fri 22:00-06:00 (back-door)"]
     assert not door_rules(sessions).restricted
     window_id = tab.windows.item(0).data(Qt.ItemDataRole.UserRole)
     assert tab.remove_window(window_id) and tab.window_texts() == []
+    assert "back-door admits no one (restricted, and no group has a window here)." in tab.door_status.text()
+
+
+def test_a_door_nothing_names_is_not_written_unless_confirmed(qtbot, tab, sessions):
+    tab.create_group("staff")
+    tab.confirm_new_door = lambda parent, door, known: False
+    with qtbot.assertNotEmitted(tab.gallery_changed):
+        assert not tab.add_window(0b11111, "07:00-19:00", door="Front-door")
+    assert "did you mean 'front-door'?" in tab.message.text() and tab.window_texts() == []
+    with sessions.begin() as s:
+        assert rules.policies(s) == {} and rules.what_doors_admit(s) == {None: "everyone enrolled, at any time"}
+
+
+def test_removing_the_last_window_admits_no_one_until_the_door_is_opened(qtbot, tab, sessions):
+    tab.create_group("staff")
+    assert tab.add_window(0b1111111, "00:00-24:00")
+    tab.windows.setCurrentRow(0)
+    with qtbot.waitSignal(tab.gallery_changed, timeout=2000):
+        qtbot.mouseClick(tab.remove_window_button, Qt.MouseButton.LeftButton)
+    assert door_rules(sessions).restricted and door_rules(sessions).windows == ()
+    assert f"This door ({KIOSK}) admits no one (restricted, and no group has a window here)." in \
+        tab.door_status.text()
+    tab.confirm_open_door = lambda parent, door: door == "every door"
+    with qtbot.waitSignal(tab.gallery_changed, timeout=2000):
+        qtbot.mouseClick(tab.open_door_button, Qt.MouseButton.LeftButton)
+    assert not door_rules(sessions).restricted
+    assert f"This door ({KIOSK}) admits everyone enrolled, at any time." in tab.door_status.text()
+    assert actions(sessions)[-1] == ("groups open-door",
+                                     "admin panel: opened every door to everyone enrolled, at any time")
 
 
 def test_anti_passback_of_this_door(qtbot, tab, sessions):
@@ -99,7 +137,7 @@ def test_anti_passback_of_this_door(qtbot, tab, sessions):
     assert door_rules(sessions).anti_passback_s == 120
     with sessions.begin() as s:
         assert rules.policies(s) == {KIOSK: 120}
-    assert actions(sessions) == [("groups anti-passback", f"anti-passback at {KIOSK}: 120 s")]
+    assert actions(sessions) == [("groups anti-passback", f"admin panel: anti-passback at {KIOSK}: 120 s")]
 
 
 def test_deleting_a_group_asks_first(qtbot, tab, sessions):
@@ -110,7 +148,7 @@ def test_deleting_a_group_asks_first(qtbot, tab, sessions):
     tab.confirm_delete_group = lambda parent, name: True
     with qtbot.waitSignal(tab.gallery_changed, timeout=2000):
         qtbot.mouseClick(tab.delete_button, Qt.MouseButton.LeftButton)
-    assert tab.group_names() == [] and actions(sessions)[-1] == ("groups delete", "deleted group staff "
+    assert tab.group_names() == [] and actions(sessions)[-1] == ("groups delete", "admin panel: deleted group staff "
                                                                  "(0 member(s), 0 window(s))")
 
 

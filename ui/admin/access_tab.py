@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.store import access_rules as rules
-from kiosk.store import admin_auth
 from kiosk.store.gallery import GalleryError, list_people
+from kiosk.store.gallery_writes import ADMIN_PANEL, Author
 
 T = TypeVar("T")
 
@@ -22,6 +22,21 @@ T = TypeVar("T")
 def ask_group_name(parent: QWidget) -> str | None:
     name, ok = QInputDialog.getText(parent, "New group", "Name of the new group:")
     return name if ok else None
+
+
+def confirm_new_door(parent: QWidget, door: str, known: list[str]) -> bool:
+    answer = QMessageBox.question(
+        parent, "New door", f"No log row, policy or setting names a door {door!r} (known doors: "
+        f"{', '.join(known)}). Door ids must match exactly. Use {door!r} as a new door?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def confirm_open_door(parent: QWidget, door: str) -> bool:
+    answer = QMessageBox.question(
+        parent, "Open door", f"Open {door} to everyone enrolled, at any time?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def confirm_delete_group(parent: QWidget, name: str) -> bool:
@@ -32,9 +47,11 @@ def confirm_delete_group(parent: QWidget, name: str) -> bool:
 
 
 class AccessTab(QWidget):
-    """Each change is written with its audit line in one transaction, then
-    gallery_changed is emitted (the door reloads its rules with the gallery);
-    a refusal shows in `message`. `ask_group_name` and `confirm_delete_group`
+    """Each change is written with its audit line (by kiosk.store.access_rules,
+    as the admin panel) in one transaction, then gallery_changed is emitted (the door reloads its rules with the gallery);
+    a refusal shows in `message`, and `door_status` says what each door now
+    admits. `ask_group_name`, `confirm_delete_group`, `confirm_open_door` and
+    `confirm_new_door` (a door id the gallery never named: likely mis-typed)
     are the dialogs the buttons open (replaceable)."""
 
     gallery_changed = Signal()
@@ -42,8 +59,11 @@ class AccessTab(QWidget):
     def __init__(self, sessions: sessionmaker, kiosk_id: str, parent: QWidget | None = None):
         super().__init__(parent)
         self._sessions, self._kiosk_id = sessions, kiosk_id
+        self.author = Author(kiosk_id, ADMIN_PANEL)
         self.ask_group_name: Callable[[QWidget], str | None] = ask_group_name
         self.confirm_delete_group: Callable[[QWidget, str], bool] = confirm_delete_group
+        self.confirm_open_door: Callable[[QWidget, str], bool] = confirm_open_door
+        self.confirm_new_door: Callable[[QWidget, str, list[str]], bool] = confirm_new_door
         self.groups = QListWidget(self)
         self.members = QListWidget(self)      # everyone enrolled, checked when in the selected group
         self.windows = QListWidget(self)      # the selected group's windows
@@ -54,6 +74,7 @@ class AccessTab(QWidget):
         self.door_edit = QLineEdit(self, placeholderText="every door")
         self.add_window_button = QPushButton("Add window", self, clicked=self._add_window_clicked)
         self.remove_window_button = QPushButton("Remove window", self, clicked=self._remove_window_clicked)
+        self.open_door_button = QPushButton("Open door…", self, clicked=self._open_door_clicked)
         self.anti_passback = QSpinBox(self, suffix=" s", specialValueText="off")
         self.anti_passback.setRange(0, rules.MAX_ANTI_PASSBACK_S)
         self.anti_passback_button = QPushButton("Apply", self, clicked=lambda: self.set_anti_passback(
@@ -78,7 +99,7 @@ class AccessTab(QWidget):
         lists.addLayout(group_buttons, 2, 0)
         window_form = QHBoxLayout()
         for widget in [*self.day_boxes, QLabel("hours", self), self.hours_edit, QLabel("door", self),
-                       self.door_edit, self.add_window_button, self.remove_window_button]:
+                       self.door_edit, self.add_window_button, self.remove_window_button, self.open_door_button]:
             window_form.addWidget(widget)
         passback = QHBoxLayout()
         passback.addWidget(QLabel(f"Anti-passback at this door ({self._kiosk_id}): no second grant to one "
@@ -102,6 +123,7 @@ class AccessTab(QWidget):
                 self._summaries = {g.name: g for g in rules.list_groups(session)}
                 self._people = [p.name for p in list_people(session)]
                 here = rules.load_door_rules(session, self._kiosk_id)
+                admit = rules.what_doors_admit(session, (self._kiosk_id,))
         except OperationalError as exc:
             self.message.setText(f"cannot read the gallery ({exc.orig})")
             return
@@ -113,10 +135,9 @@ class AccessTab(QWidget):
                 self.groups.setCurrentItem(item)
         self.groups.blockSignals(False)
         self.anti_passback.setValue(here.anti_passback_s)
-        self.door_status.setText(
-            f"This door ({self._kiosk_id}) admits only the members of a group whose window is open now."
-            if here.restricted else
-            f"No window applies at this door ({self._kiosk_id}): everyone enrolled is admitted at any time.")
+        self.door_status.setText("\n".join(
+            f"{'This door (' + door + ')' if door == self._kiosk_id else door or 'Any other door'} admits {text}."
+            for door, text in admit.items()))
         self._show_group()
 
     def group_names(self) -> list[str]:
@@ -154,26 +175,20 @@ class AccessTab(QWidget):
     # ---- writing ------------------------------------------------------------------
 
     def create_group(self, name: str) -> bool:
-        ok, made = self._change("groups create", lambda s: rules.create_group(s, name).name,
-                                lambda done: f"created group {done}")
+        ok, made = self._change(lambda s: rules.create_group(s, self.author, name).name)
         if ok:
             self._changed(made)
         return ok
 
     def delete_group(self, name: str) -> bool:
-        ok, _ = self._change("groups delete", lambda s: rules.delete_group(s, name),
-                             lambda g: f"deleted group {g.name} ({len(g.members)} member(s), "
-                                       f"{len(g.windows)} window(s))")
+        ok, _ = self._change(lambda s: rules.delete_group(s, self.author, name))
         if ok:
             self._changed()
         return ok
 
     def set_member(self, person: str, group: str, member: bool) -> bool:
         """True when it changed; a refusal puts the tick back as it was."""
-        verb = "joined" if member else "left"
-        ok, changed = self._change(f"people {'join' if member else 'leave'}",
-                                   lambda s: rules.set_member(s, person, group, member),
-                                   lambda changed: f"{person} {verb} {group}" if changed else None)
+        ok, changed = self._change(lambda s: rules.set_member(s, self.author, person, group, member))
         if ok and changed:
             self._changed(group)
         elif not ok:
@@ -184,41 +199,61 @@ class AccessTab(QWidget):
         """A window for the selected group (door "": every door)."""
         group = self.selected_group()
 
-        def write(session: Session):
-            return rules.add_window(session, group, days, *rules.parse_hours(hours), kiosk_id=door.strip() or None)
-        ok, _ = self._change("groups allow", write, lambda w: f"{w.group} may enter {w.describe()}")
+        def write(session: Session, new_door: bool):
+            return rules.add_window(session, self.author, group, days, *rules.parse_hours(hours),
+                                    kiosk_id=door.strip() or None, new_door=new_door)
+        ok, _ = self._change_at_door(write)
         if ok:
             self._changed(group)
         return ok
 
     def remove_window(self, window_id: int) -> bool:
         group = self.selected_group()
-        ok, _ = self._change("groups revoke", lambda s: rules.remove_windows(s, group, window_id=window_id),
-                             lambda n: f"removed {n} window(s) of {group}")
+        ok, _ = self._change(lambda s: rules.remove_windows(s, self.author, group, window_id=window_id))
         if ok:
             self._changed(group)
         return ok
 
     def set_anti_passback(self, seconds: int) -> bool:
         """This door's anti-passback (0: off)."""
-        ok, _ = self._change("groups anti-passback", lambda s: rules.set_anti_passback(s, seconds, self._kiosk_id),
-                             lambda _: f"anti-passback at {self._kiosk_id}: {f'{seconds} s' if seconds else 'off'}")
+        ok, _ = self._change(lambda s: rules.set_anti_passback(s, self.author, seconds, self._kiosk_id))
         if ok:
             self._changed(self.selected_group())
         return ok
 
-    def _change(self, action: str, write: Callable[[Session], T],
-                detail: Callable[[T], str | None]) -> tuple[bool, T | None]:
-        """write(session), with detail(its result) in the audit trail (None: no
-        line), in one transaction: (True, the result) once committed, (False,
-        None) when refused, said in message."""
+    def open_door(self, door: str = "") -> bool:
+        """Lift the door's restriction (door "": every door's): everyone
+        enrolled, at any time. True when it was restricted and now is not."""
+        ok, opened = self._change_at_door(
+            lambda s, new_door: rules.open_door(s, self.author, door.strip() or None, new_door))
+        if ok and opened:
+            self._changed(self.selected_group())
+        elif ok:
+            self.message.setText(f"{door.strip() or 'every door'} was not restricted")
+        return bool(ok and opened)
+
+    def _change_at_door(self, write: Callable[[Session, bool], T]) -> tuple[bool, T | None]:
+        """_change for a write naming a door (write(session, new_door)): a door
+        the gallery never named is asked about first (confirm_new_door)."""
+        try:
+            return self._change(lambda session: write(session, False), passing=rules.UnknownDoor)
+        except rules.UnknownDoor as unknown:
+            if self.confirm_new_door(self, unknown.kiosk_id, unknown.known):
+                return self._change(lambda session: write(session, True))
+            self.message.setText(str(unknown))
+            return False, None
+
+    def _change(self, write: Callable[[Session], T],
+                passing: type[Exception] | tuple[()] = ()) -> tuple[bool, T | None]:
+        """write(session) (which records its audit line) in one transaction:
+        (True, its result) once committed, (False, None) when refused, said in
+        message (a refusal of the type `passing` is raised instead)."""
         try:
             with self._sessions.begin() as session:
                 done = write(session)
-                line = detail(done)
-                if line is not None:
-                    admin_auth.record_action(session, self._kiosk_id, action, line)
         except GalleryError as exc:
+            if isinstance(exc, passing):
+                raise
             self.message.setText(str(exc))
             return False, None
         except OperationalError as exc:  # locked or full database: the kiosk stays up
@@ -254,6 +289,11 @@ class AccessTab(QWidget):
             self.message.setText("tick at least one day for the window")
             return
         self.add_window(days, self.hours_edit.text(), self.door_edit.text())
+
+    def _open_door_clicked(self) -> None:
+        door = self.door_edit.text().strip()
+        if self.confirm_open_door(self, door or "every door"):
+            self.open_door(door)
 
     def _remove_window_clicked(self) -> None:
         item = self.windows.currentItem()

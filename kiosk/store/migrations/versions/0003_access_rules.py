@@ -1,7 +1,7 @@
 """Access rules: groups of people, the groups' time windows at the doors, each
-door's anti-passback; access_event.decision widened for the new decisions
-("outside_hours", "anti_passback", "door_forced", "remote_unlock" are longer
-than 10 characters).
+door's policy (restricted or not, anti-passback; kiosk_id "*": every door);
+access_event.decision widened for the new decisions ("outside_hours",
+"anti_passback", "door_forced", "remote_unlock" are longer than 10 characters).
 
 Revision ID: 0003
 Revises: 0002
@@ -18,9 +18,17 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 # Going down, the decisions revision 0002 cannot hold (over 10 characters)
-# become what they are to a kiosk of that revision.
-DOWNGRADED_DECISIONS = {"outside_hours": "denied", "anti_passback": "denied", "door_forced": "forced",
+# become codes of at most 10 that 0002 never wrote (not "denied": there it is
+# an unknown face, and these rows name a person), so going up again gives
+# each row back its decision.
+DOWNGRADED_DECISIONS = {"outside_hours": "outside_hr", "anti_passback": "passback", "door_forced": "forced",
                         "remote_unlock": "remote"}
+
+
+def _rename_decisions(renames: dict[str, str]) -> None:
+    event = sa.table("access_event", sa.column("decision", sa.String))
+    for old, new in renames.items():
+        op.execute(event.update().where(event.c.decision == old).values(decision=new))
 
 
 def upgrade() -> None:
@@ -35,8 +43,9 @@ def upgrade() -> None:
     op.create_table(
         "door_policy",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("kiosk_id", sa.String(length=100), nullable=True),
-        sa.Column("anti_passback_s", sa.Integer(), nullable=False),
+        sa.Column("kiosk_id", sa.String(length=100), nullable=False),
+        sa.Column("restricted", sa.Boolean(), nullable=False),
+        sa.Column("anti_passback_s", sa.Integer(), nullable=True),
         sa.CheckConstraint("anti_passback_s BETWEEN 0 AND 86400", name="ck_door_policy_anti_passback"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("kiosk_id"),
@@ -70,12 +79,16 @@ def upgrade() -> None:
     with op.batch_alter_table("access_event") as batch:
         batch.alter_column("decision", existing_type=sa.String(length=10), type_=sa.String(length=20),
                            existing_nullable=False)
+    # A log that went down to 0002 and back gets its decisions back.
+    _rename_decisions({short: long for long, short in DOWNGRADED_DECISIONS.items()})
 
 
 def downgrade() -> None:
-    event = sa.table("access_event", sa.column("decision", sa.String))
-    for new, old in DOWNGRADED_DECISIONS.items():
-        op.execute(event.update().where(event.c.decision == new).values(decision=old))
+    """Back to 0002: the log keeps every row (the decisions too long for 0002
+    as DOWNGRADED_DECISIONS, which upgrade() maps back), but the access rules
+    are dropped: every group, membership, window and door policy is gone, and
+    upgrading again starts with none (every door open to everyone enrolled)."""
+    _rename_decisions(DOWNGRADED_DECISIONS)
     with op.batch_alter_table("access_event") as batch:
         batch.alter_column("decision", existing_type=sa.String(length=20), type_=sa.String(length=10),
                            existing_nullable=False)
