@@ -8,13 +8,14 @@ from typing import TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QListWidgetItem, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.store import access_rules as rules
 from kiosk.store.gallery import GalleryError, list_people
 from kiosk.store.gallery_writes import ADMIN_PANEL, Author
+from ui.admin.dialogs import ask_yes
 
 T = TypeVar("T")
 
@@ -25,25 +26,16 @@ def ask_group_name(parent: QWidget) -> str | None:
 
 
 def confirm_new_door(parent: QWidget, door: str, known: list[str]) -> bool:
-    answer = QMessageBox.question(
-        parent, "New door", f"No log row, policy or setting names a door {door!r} (known doors: "
-        f"{', '.join(known)}). Door ids must match exactly. Use {door!r} as a new door?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
+    return ask_yes(parent, "New door", f"No log row, policy or setting names a door {door!r} (known doors: "
+                   f"{', '.join(known)}). Door ids must match exactly. Use {door!r} as a new door?")
 
 
 def confirm_open_door(parent: QWidget, door: str) -> bool:
-    answer = QMessageBox.question(
-        parent, "Open door", f"Open {door} to everyone enrolled, at any time?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
+    return ask_yes(parent, "Open door", f"Open {door} to everyone enrolled, at any time?")
 
 
 def confirm_delete_group(parent: QWidget, name: str) -> bool:
-    answer = QMessageBox.question(
-        parent, "Delete group", f"Delete the group {name} with its windows? Its people stay enrolled.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
+    return ask_yes(parent, "Delete group", f"Delete the group {name} with its windows? Its people stay enrolled.")
 
 
 class AccessTab(QWidget):

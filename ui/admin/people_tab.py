@@ -9,12 +9,13 @@ from typing import TypeVar
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListView, QListWidget,
-                               QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
+                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.store import gallery, gallery_writes
 from kiosk.store.gallery_writes import ADMIN_PANEL, Author
+from ui.admin.dialogs import ask_yes
 from ui.frames import jpeg_pixmap
 
 THUMBNAIL = QSize(96, 96)
@@ -27,10 +28,7 @@ def ask_new_name(parent: QWidget, old: str) -> str | None:
 
 
 def confirm_delete(parent: QWidget, name: str) -> bool:
-    answer = QMessageBox.question(
-        parent, "Delete", f"Delete {name} and every face sample of theirs? This cannot be undone.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
+    return ask_yes(parent, "Delete", f"Delete {name} and every face sample of theirs? This cannot be undone.")
 
 
 class PeopleTab(QWidget):
