@@ -182,7 +182,7 @@ def test_a_door_given_another_kiosk_id_applies_that_doors_rules_from_the_next_fr
     """Anti-passback at "front" only; the door starts as door-1, and an admin
     renames it "front": the very next visit is that door's."""
     with gallery.begin() as s:
-        rules.set_anti_passback(s, 600, kiosk_id="front")
+        rules.set_anti_passback(s, ADMIN, 600, kiosk_id="front", new_door=True)
     door = door_with_rules(gallery, DoorAccess(LIVENESS_OFF.kiosk_id))
     assert door.recognizer.decider.access.rules.anti_passback_s == 0   # door-1's
     door.apply_settings(LIVENESS_OFF.replace(kiosk_id="front"))
