@@ -92,7 +92,9 @@ class _Track:
     recognised_at: float | None = None     # first frame whose template and votes named someone
     challenge: Challenge | None = None
     challenged_person: int | None = None   # the person named when the challenge began
-    failed_challenges: int = 0
+    failed_challenges: int = 0   # failed attempts: challenges, and refusals by a cue
+    cue_refused: bool = False    # a cue refused it once: only a head turn can prove it live now
+    cues_cleared_at: float = float("-inf")   # the retry_at whose pause ended with the cues forgotten
     retry_at: float = float("-inf")
     refusal: str | None = None             # why liveness refused it, for the SPOOF decision
 
@@ -256,10 +258,19 @@ class DoorDecider:
         if track.liveness.verdict == LOOKS_FLAT:
             track.spoofed, track.refusal = True, FLAT_PICTURE
             return LOOKS_FLAT
+        if now < track.retry_at:
+            return UNPROVEN   # the pause after a refusal
+        if track.cue_refused and track.cues_cleared_at < track.retry_at:
+            track.cues.clear()   # the retry is judged on frames after the pause only
+            track.cues_cleared_at = track.retry_at
         if track.cues.refusal is not None:   # a screen's or a print's cue refuses even a live verdict
-            track.spoofed, track.refusal = True, CUE_REASONS[track.cues.refusal]
-            return LOOKS_FLAT
-        if self.liveness == PASSIVE and track.liveness.verdict == LIVE:
+            # Refused now; a member framed by a doorway behind them may try
+            # again after the pause, but only by a head turn: the passive
+            # check, which a screen may have fooled, no longer vouches for it.
+            track.cue_refused = True
+            track.challenge = None
+            return self._refused(now, track, CUE_REASONS[track.cues.refusal])
+        if self.liveness == PASSIVE and track.liveness.verdict == LIVE and not track.cue_refused:
             return LIVE
         if track.recognised_at is None:
             track.recognised_at = now
@@ -275,8 +286,13 @@ class DoorDecider:
         track.challenge = None
         if challenge.state == PASSED and person_id == track.challenged_person:
             return LIVE
+        return self._refused(now, track, challenge.reason if challenge.state != PASSED else ANOTHER_FACE)
+
+    def _refused(self, now: float, track: _Track, reason: str) -> str:
+        """A failed attempt (a challenge, or a cue): SPOOF with its reason; the
+        visitor may try again after RETRY_PAUSE_S, MAX_CHALLENGES times a track."""
         track.failed_challenges += 1
         track.retry_at = now + RETRY_PAUSE_S
         track.spoofed = track.failed_challenges >= MAX_CHALLENGES
-        track.refusal = challenge.reason if challenge.state != PASSED else ANOTHER_FACE
+        track.refusal = reason
         return LOOKS_FLAT

@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 
 from kiosk.common.trouble import Trouble
 from kiosk.door.access_rules import DoorAccess
-from kiosk.store.access_rules import load_door_rules
+from kiosk.store.access_rules import DoorRules, load_door_rules
 from kiosk.store.gallery import gallery_version, load_matrix
 from kiosk.vision.matcher import GalleryIndex
 
@@ -84,6 +84,9 @@ class GallerySync:
         with self._loading:
             if self.access is not None:
                 self.access.kiosk_id = kiosk_id
+                # Until this door's rules are read, nobody: never the old door's
+                # (fail closed while the database does not answer).
+                self.access.set_rules(DoorRules(restricted=True))
             self.version = None   # until loaded for this id, every check loads
         return self.check()
 

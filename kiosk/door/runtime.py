@@ -35,6 +35,7 @@ from kiosk.door.recognizer import RecognizedFace, Recognizer, StageTimes
 from kiosk.door.video import Frame, VideoSource
 from kiosk.outputs import DoorOutput, open_output
 from kiosk.outputs.mqtt_reporter import MqttReporter
+from kiosk.store.access_rules import DoorRules
 from kiosk.store.event_writer import BackgroundWriter, EventWriter
 from kiosk.vision.engine import FaceEngine
 from kiosk.vision.matcher import GalleryIndex
@@ -221,8 +222,9 @@ class DoorRuntime:
             # Another door's rules from the next frame on, not the old door's.
             if self.sync is not None:
                 self.sync.follow(settings.kiosk_id)
-            elif self.access is not None:
+            elif self.access is not None:   # no database to read its rules from: nobody
                 self.access.kiosk_id = settings.kiosk_id
+                self.access.set_rules(DoorRules(restricted=True))
         if (settings.door, settings.mqtt, settings.kiosk_id) != (old.door, old.mqtt, old.kiosk_id):
             # Closed before the new ones open: a GPIO pin (the relay's, the
             # sensor's) is held until released, and the new settings may name it again.

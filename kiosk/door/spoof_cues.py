@@ -136,11 +136,16 @@ def cue_scores(rgb: np.ndarray, box: Box) -> CueScores:
 
 class TrackCues:
     """One track's cues over its frames; `refusal` names the first cue that
-    fired in CUE_HITS of CUE_FRAMES frames running, and then stays."""
+    fired in CUE_HITS of CUE_FRAMES frames running, and stays until clear()."""
 
     def __init__(self):
         self._recent: deque[str | None] = deque(maxlen=CUE_FRAMES)
         self.refusal: str | None = None
+
+    def clear(self) -> None:
+        """Forget the frames seen so far (the door refused; a retry needs fresh hits)."""
+        self._recent.clear()
+        self.refusal = None
 
     def add(self, scores: CueScores) -> str | None:
         self._recent.append(scores.fired())

@@ -218,3 +218,18 @@ def test_kiosk_context_gives_the_door_its_rules(engine, gallery, db_url, tmp_pat
     with gallery.begin() as s:
         obama = get_person(s, NAME).id
     assert ctx.door_access.rules.restricted and obama in ctx.door_access.rules.groups_of
+
+
+def test_a_door_renamed_while_its_database_does_not_answer_admits_nobody(tmp_path):
+    """The new door's rules cannot be read (here: a database without the
+    gallery's tables): until they are, nobody is let in, not by the old door's."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+    from kiosk.door.gallery_sync import GallerySync
+    access = DoorAccess("door-1")                 # no rules: everyone enrolled
+    assert access.admitted_now(1)
+    engine = create_engine(f"sqlite:///{tmp_path / 'not-a-gallery.db'}")
+    sync = GallerySync(sessionmaker(engine), "model", on_index=lambda index: None, access=access)
+    assert not sync.follow("front")
+    assert access.kiosk_id == "front" and not access.admitted_now(1)
+    engine.dispose()

@@ -124,5 +124,23 @@ def test_a_cue_refuses_a_recognised_track_even_when_the_passive_check_found_it_l
             out += door.update(t, [Sighting(BOX, match, AXES[0], 1.0, tuple(map(tuple, points)), scores)])
         return [(d.type, d.reason) for d in out]
     assert run(CueScores(0, 0.0)) == [(GRANTED, None)]
-    assert run(CueScores(4, 0.0)) == [(SPOOF, REASONS[FRAME])]
-    assert run(CueScores(0, 2 * MOIRE_PEAK)) == [(SPOOF, REASONS[MOIRE])]
+    # Refused, and refused again at the end of the pause: the cue still fires.
+    assert run(CueScores(4, 0.0)) == [(SPOOF, REASONS[FRAME])] * 2
+    assert run(CueScores(0, 2 * MOIRE_PEAK)) == [(SPOOF, REASONS[MOIRE])] * 2
+
+
+def test_a_member_refused_by_a_cue_may_try_again_but_only_by_a_head_turn():
+    """A frame behind a live head for a few frames (a doorway), then none: one
+    SPOOF, then no grant on the passive check alone; after the pause the door
+    asks for a head turn instead of refusing the whole visit."""
+    door = DoorDecider(lambda e: INDEX.match(e[None], 0.3, 0.05)[0], SAME_FACE, rng=random.Random(0))
+    match = INDEX.match(AXES[:1], 0.3, 0.05)[0]
+    decisions, prompts = [], []
+    for n, (t, points) in enumerate(head_turn(HEAD, seconds=6.0)):
+        scores = CueScores(4, 0.0) if n < 2 * CUE_FRAMES else CueScores(0, 0.0)
+        decisions += door.update(t, [Sighting(BOX, match, AXES[0], 1.0, tuple(map(tuple, points)), scores)])
+        prompts.append(door.frame_tracks[0].prompt)
+    assert [(d.type, d.reason) for d in decisions][:1] == [(SPOOF, REASONS[FRAME])]
+    assert GRANTED not in [d.type for d in decisions]      # a head that turns on its own is not an answer
+    assert any(p for p in prompts)                         # asked to turn: the visit was not over
+
