@@ -66,14 +66,11 @@ def attacks(engine, which: str, count: int) -> None:
             frame = moire = either = glare = glare_only = passive_live = caught_live = 0
             for i in range(count):
                 clip = attack_clips.attack_clip(cards[(i * 7) % len(cards)], kind, first_seed + i, medium)
-                seen, liveness, previous = [], TrackLiveness(), None
-                for n, rgb in enumerate(clip):
-                    found = (engine.detect(rgb) if previous is None or n % 5 == 0
-                             else engine.detector.detect_near(rgb, previous.box))
-                    previous = max(found, key=lambda d: d.box[2] * d.box[3]) if found else None
-                    if previous is not None:
-                        seen.append(scores(rgb, previous.box))
-                        liveness.add(n / attack_clips.FPS, previous.landmarks)
+                seen, liveness = [], TrackLiveness()
+                for n, rgb, face in attack_clips.faces_seen(engine, clip):
+                    if face is not None:
+                        seen.append(scores(rgb, face.box))
+                        liveness.add(n / attack_clips.FPS, face.landmarks)
                 f = fires([s[0] for s in seen], FRAME_SIDES)
                 m = fires([s[1] for s in seen], MOIRE_PEAK)
                 g = fires([s[2] for s in seen], GLARE_SHARE)

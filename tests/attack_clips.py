@@ -173,16 +173,20 @@ def attack_clip(card: np.ndarray, kind: str, seed: int, medium: str = "print") -
     return [cv2.GaussianBlur(render(picture, wall, width_m, pose), (0, 0), sigma) for pose in poses(kind, rng)]
 
 
-def landmark_track(engine, frames: list[np.ndarray]) -> list[tuple[float, tuple | None]]:
-    """(time, landmarks) of the clip's biggest face in each frame, found as the
-    door finds it (kiosk.door.recognizer): the full detector every fifth frame and
-    when the face was lost, otherwise a search near its last box."""
-    track, previous = [], None
+def faces_seen(engine, frames: list[np.ndarray]):
+    """(frame number, frame, the clip's biggest face or None) for each frame,
+    found as the door finds it (kiosk.door.recognizer): the full detector every
+    fifth frame and when the face was lost, otherwise a search near its last box."""
+    previous = None
     for i, rgb in enumerate(frames):
         found = engine.detect(rgb) if previous is None or i % 5 == 0 else engine.detector.detect_near(rgb, previous.box)
         previous = max(found, key=lambda d: d.box[2] * d.box[3]) if found else None
-        track.append((i / FPS, previous.landmarks if previous else None))
-    return track
+        yield i, rgb, previous
+
+
+def landmark_track(engine, frames: list[np.ndarray]) -> list[tuple[float, tuple | None]]:
+    """(time, landmarks) of the clip's biggest face in each frame (faces_seen)."""
+    return [(i / FPS, face.landmarks if face else None) for i, _, face in faces_seen(engine, frames)]
 
 
 def cards_of(engine, photos, turned_only: bool = False) -> list[np.ndarray]:

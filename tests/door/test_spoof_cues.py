@@ -99,13 +99,10 @@ def test_most_synthetic_prints_and_phones_are_refused_by_a_cue(engine, celebriti
         for medium in attack_clips.MEDIA:
             for i in range(2):
                 frames = attack_clips.attack_clip(cards[(i * 7) % len(cards)], kind, REPORT_SEED + i, medium)
-                cues, previous = TrackCues(), None
-                for n, rgb in enumerate(frames):
-                    found = (engine.detect(rgb) if previous is None or n % 5 == 0
-                             else engine.detector.detect_near(rgb, previous.box))
-                    previous = max(found, key=lambda d: d.box[2] * d.box[3]) if found else None
-                    if previous is not None:
-                        cues.add(cue_scores(rgb, previous.box))
+                cues = TrackCues()
+                for _, rgb, face in attack_clips.faces_seen(engine, frames):
+                    if face is not None:
+                        cues.add(cue_scores(rgb, face.box))
                 total += 1
                 refused += [cues.refusal] if cues.refusal else []
     assert len(refused) >= 0.6 * total, refused
