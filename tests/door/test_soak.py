@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from kiosk.common.config import Settings
 from kiosk.context import KioskContext
 from kiosk.store.db import AccessEvent
-from kiosk.demo.build import build_demo
+from kiosk.demo.build import DEMO_LIVENESS, build_demo
 from ui.kiosk_window import KioskWindow
 from helpers import FakeSpeaker
 
@@ -34,8 +34,10 @@ def rss_mb() -> float:
 def test_memory_stays_steady_over_a_long_run(qtbot, engine, model_dir, tmp_path):
     minutes = float(os.environ.get("KIOSK_SOAK_MINUTES", "30"))
     demo = build_demo(tmp_path / "demo", engine)
-    # A short cooldown, so every loop of the clip greets and logs again.
-    ctx = KioskContext(Settings(cooldown_s=5.0), demo.db_url, Path(model_dir), engine=engine)
+    # A short cooldown, so every loop of the clip greets and logs again; the
+    # demo's liveness (off: its visitors are photos sliding in).
+    ctx = KioskContext(Settings(cooldown_s=5.0, liveness=DEMO_LIVENESS), demo.db_url, Path(model_dir),
+                       engine=engine)
     speaker = FakeSpeaker()
     window = KioskWindow(ctx, str(demo.video), speaker, loop_files=True, stats_window_s=60)
     qtbot.addWidget(window)
