@@ -150,27 +150,31 @@ class DoorDecider:
     def __init__(self, match_template: Callable[[np.ndarray], Match], same_face: float, vote_k: int = 2,
                  vote_n: int = 3, cooldown_s: float = 30.0, track_timeout_s: float = 1.0, min_iou: float = 0.2,
                  liveness: str = PASSIVE, rng: random.Random | None = None, access: DoorAccess | None = None):
-        if not 1 <= vote_k <= vote_n:
-            raise ValueError("need 1 <= k <= n for a k-of-n vote")
-        if liveness not in MODES:
-            raise ValueError(f"liveness must be one of {', '.join(MODES)}, not {liveness!r}")
-        self.liveness = liveness
+        self.configure(same_face, vote_k, vote_n, cooldown_s, liveness)
         # The challenges' sides and timing: unpredictable at the door; seeded to replay an evaluation.
         self.rng = rng or random.SystemRandom()
         self.access = access
         # Face index of the last frame -> its track: for the window and `kiosk replay --json`.
         self.frame_tracks: dict[int, TrackView] = {}
         self.match_template = match_template
+        self.track_timeout_s, self.min_iou = track_timeout_s, min_iou
+        self._tracks: list[_Track] = []
+        self._next_track_id = 1
+        self._last_granted: dict[int, float] = {}
+
+    def configure(self, same_face: float, vote_k: int, vote_n: int, cooldown_s: float, liveness: str) -> None:
+        """The door's rules, at construction and when the settings change: the
+        faces followed and who was granted lately are kept."""
+        if not 1 <= vote_k <= vote_n:
+            raise ValueError("need 1 <= k <= n for a k-of-n vote")
+        if liveness not in MODES:
+            raise ValueError(f"liveness must be one of {', '.join(MODES)}, not {liveness!r}")
         # A face farther than this from its track's template is someone else
         # who stepped into the same place (a queue at the door): a new track.
         # It also bounds a frame's vote: a frame votes for its nearest person
         # only when it is this close to them.
         self.same_face = same_face
-        self.vote_k, self.vote_n, self.cooldown_s = vote_k, vote_n, cooldown_s
-        self.track_timeout_s, self.min_iou = track_timeout_s, min_iou
-        self._tracks: list[_Track] = []
-        self._next_track_id = 1
-        self._last_granted: dict[int, float] = {}
+        self.vote_k, self.vote_n, self.cooldown_s, self.liveness = vote_k, vote_n, cooldown_s, liveness
 
     def update(self, now: float, sightings: Sequence[Sighting]) -> list[Decision]:
         """The decisions this frame (time in seconds, its faces) brings."""

@@ -80,10 +80,8 @@ class Recognizer:
         again). The engine's min_face_size is fixed when it is loaded."""
         self.settings = settings
         self.set_index(self.index)
-        decider = self.decider
-        decider.same_face = self._same_face()
-        decider.vote_k, decider.vote_n, decider.cooldown_s = settings.vote_k, settings.vote_n, settings.cooldown_s
-        decider.liveness = settings.liveness
+        self.decider.configure(self._same_face(), settings.vote_k, settings.vote_n, settings.cooldown_s,
+                               settings.liveness)
 
     def _same_face(self) -> float:
         # "Still the same face?" is asked at the 1:1 same-person threshold.
