@@ -53,7 +53,8 @@ def test_online_retained_discovery_and_offline_on_a_clean_stop(broker, listener)
     assert (lock["state_topic"], lock["state_locked"], lock["state_unlocked"], lock["command_topic"]) == \
         (f"kiosk/{KIOSK}/door", "closed", "open", f"kiosk/{KIOSK}/lock/set")
     assert lock["icon"] == "mdi:lock-alert"
-    assert listener.payloads(f"kiosk/{KIOSK}/door") == [b"closed"]
+    # sent after the configs: it may still be on its way when they have all arrived
+    assert wait_for(lambda: listener.payloads(f"kiosk/{KIOSK}/door") == [b"closed"])
     reporter.close()
     assert wait_for(lambda: listener.payloads(f"kiosk/{KIOSK}/availability") == [b"online", b"offline"])
     # Retained: a client that comes later learns the kiosk is offline and the HA entities.
@@ -74,7 +75,7 @@ def test_each_decision_is_one_json_event_and_a_grant_names_the_last_person(broke
     events = [json.loads(p) for p in listener.payloads(f"kiosk/{KIOSK}/event")]
     assert events == sent
     assert datetime.fromisoformat(events[0]["time"]).utcoffset().total_seconds() == 0
-    assert listener.payloads(f"kiosk/{KIOSK}/last_person") == ["Zoë Müller".encode()]
+    assert wait_for(lambda: listener.payloads(f"kiosk/{KIOSK}/last_person") == ["Zoë Müller".encode()])
     # (the state at connection comes too, before or after the queued ones:
     # either way the last, retained, state is the door's latest)
     assert wait_for(lambda: listener.payloads(f"kiosk/{KIOSK}/door")[-1:] == [b"closed"])

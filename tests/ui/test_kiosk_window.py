@@ -253,10 +253,10 @@ def test_a_grant_opens_the_door_and_is_reported_to_the_broker(qtbot, ctx, tmp_pa
     qtbot.waitUntil(lambda: [s.state for s in pin.states][-2:] == [True, False], timeout=5_000)
     opened = [s.timestamp for s in pin.states if not s.state][-1]   # how long it was high
     assert 1.0 <= opened < 1.5
+    qtbot.waitUntil(lambda: listener.payloads("kiosk/door-test/door")[-2:] == [b"open", b"closed"], timeout=5_000)
     (event,) = [json.loads(p) for p in listener.payloads("kiosk/door-test/event")]
     assert (event["type"], event["name"], event["kiosk_id"]) == (GRANTED, "Barack Obama", "door-test")
     assert event["distance"] < 1 and datetime.fromisoformat(event["time"]).tzinfo is not None
-    assert listener.payloads("kiosk/door-test/door")[-2:] == [b"open", b"closed"]
     assert len([t for _, t, _, _ in listener.messages if t.startswith("homeassistant/")]) == 4   # with the lock
     window.close()
     qtbot.waitUntil(lambda: listener.payloads("kiosk/door-test/availability")[-1:] == [b"offline"], timeout=5_000)
