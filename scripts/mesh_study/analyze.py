@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[2])]
-from kiosk.door.liveness import HISTORY_S, LIVE_PAIRS, PAIR_GAP_S, nose_miss
+sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parents[2] / "tests")]
+from kiosk.door.liveness import HISTORY_S, LIVE_PAIRS, PAIR_GAP_S, nose_miss, shape_change
 
 # MediaPipe face-mesh indices
 NOSE = [1, 2, 4, 5, 19, 94, 98, 327, 195]          # tip, columella, alae, lower dorsum
@@ -52,6 +52,13 @@ def dense_all(ref: np.ndarray, cur: np.ndarray, eye: float) -> float:
     return float(np.sqrt(np.mean(np.sum((pred - cur[:, :2]) ** 2, axis=1)))) / eye
 
 
+def mesh_yaw(mesh: np.ndarray) -> float:
+    """Degrees, from the mesh's own 3-D points: the line between the cheeks' outer
+    points (234, 454) against the image plane."""
+    d = mesh[454] - mesh[234]
+    return float(np.degrees(np.arctan2(d[2], d[0])))
+
+
 def ear(mesh: np.ndarray) -> float:
     vals = []
     for a, b, pairs in EAR.values():
@@ -79,20 +86,34 @@ def pairs_of(track) -> list[dict]:
         history.append((t, k, lm, mesh, score))
         if ref is None:
             continue
+        if MAX_YAW is not None and max(abs(mesh_yaw(mesh)), abs(mesh_yaw(ref[3]))) > MAX_YAW:
+            continue
         m5 = nose_miss(ref[2], lm)
         if m5 is None:
             continue
         eye = float(np.linalg.norm(lm[1] - lm[0]))
         if min(score, ref[4]) < MIN_SCORE:      # the mesh says no face in one of the frames: no mesh evidence
-            out.append({"t": t, "eye": eye, "miss5": m5, "mesh5": np.nan, "dense_nose": np.nan, "dense_all": np.nan,
+            out.append({"t": t, "t_ref": ref[0], "eye": eye, "shape": shape_change(ref[2], lm), "miss5": m5, "mesh5": np.nan, "dense_nose": np.nan, "dense_all": np.nan,
                         "score": score, **({"dyaw": abs(track["yaws"][k] - track["yaws"][ref[1]])} if "yaws" in track else {})})
             continue
-        row = {"t": t, "eye": eye, "miss5": m5, "mesh5": nose_miss(five_of(ref[3]), five_of(mesh)) or np.nan,
+        row = {"yaw": max(abs(mesh_yaw(mesh)), abs(mesh_yaw(ref[3]))), "t": t, "t_ref": ref[0], "eye": eye, "shape": shape_change(ref[2], lm), "miss5": m5, "mesh5": nose_miss(five_of(ref[3]), five_of(mesh)) or np.nan,
                "dense_nose": dense_nose(ref[3], mesh, eye), "dense_all": dense_all(ref[3], mesh, eye), "score": score}
         if "yaws" in track:
             row["dyaw"] = abs(track["yaws"][k] - track["yaws"][ref[1]])
         out.append(row)
     return out
+
+
+def print_normals(kind: str, seed: int) -> np.ndarray:
+    """The picture's plane normal in each frame of attack_clip(card, kind, seed, "print"): the
+    clip's random draws replayed (they do not depend on the card)."""
+    import attack_clips
+    rng = np.random.default_rng(seed)
+    attack_clips.printed(np.zeros((8, 8, 3), np.uint8), rng)
+    attack_clips.background(rng)
+    rng.uniform(0.12, 0.25)
+    return np.array([attack_clips._rotation(q["yaw"], q["pitch"], q["roll"])[:, 2]
+                     for q in attack_clips.poses(kind, rng)])
 
 
 def live_at(series: list[float], threshold: float) -> bool:
@@ -105,8 +126,14 @@ def live_at(series: list[float], threshold: float) -> bool:
     return False
 
 
+MAX_YAW = None
+
+
 def main():
+    global MAX_YAW
     tracks = pickle.loads(Path(sys.argv[1]).read_bytes())
+    if len(sys.argv) > 2:     # a yaw gate: pairs with either face turned further than this give no evidence
+        MAX_YAW = float(sys.argv[2])
     groups = defaultdict(list)
     for tr in tracks:
         tr["pairs"] = pairs_of(tr)
@@ -172,10 +199,44 @@ def main():
             n = sum(live_at(series[id(tr)], chosen) for tr in groups[g])
             parts.append(f"{g} {n}/{len(groups[g])}")
         print(f"{s:11s} T={chosen:.3f}: live {'; '.join(parts)}")
+    print("\n== track level, split half: T chosen (at most 1 in 100, else 0 live) on the even-numbered print "
+          "tracks of each kind, counted on the odd ones ==")
+    for s in STATS:
+        series = {id(tr): [p[s] if np.isfinite(p[s]) else 0.0 for p in tr["pairs"]] for ts in groups.values() for tr in ts}
+        tune = [tr for g in order if g.startswith("print") for tr in groups[g][0::2]]
+        held = {g: groups[g][1::2] for g in order if g.startswith("print")}
+        candidates = np.unique(np.round(np.concatenate([np.array(v) for v in series.values() if v]), 3))
+        chosen = next(thr for thr in candidates
+                      if sum(live_at(series[id(tr)], thr) for tr in tune) <= len(tune) // 100)
+        parts = [f"{g} {sum(live_at(series[id(tr)], chosen) for tr in ts)}/{len(ts)}" for g, ts in held.items()]
+        parts += [f"{g} {sum(live_at(series[id(tr)], chosen) for tr in groups[g])}/{len(groups[g])}"
+                  for g in order if not g.startswith("print")]
+        print(f"{s:11s} T={chosen:.3f}: live {'; '.join(parts)}")
+
     print("\n== the door's own rule for reference: miss5 > 0.14 ==")
     for g in order:
         n = sum(live_at([p['miss5'] for p in tr['pairs']], 0.14) for tr in groups[g])
         print(f"  {g}: {n}/{len(groups[g])} live")
+
+    print("\n== hallucination check: print pairs binned by the TRUE out-of-plane turn of the picture between "
+          "the two frames (degrees, from the clip's seeded poses); median / p95 / p99 of each statistic ==")
+    for tr in prints:
+        normals = print_normals(tr["group"][len("print_"):], tr["seed"])
+        for p in tr["pairs"]:
+            k = int(round(p["t"] * tr["fps"]))
+            k0 = int(round(p["t_ref"] * tr["fps"]))
+            p["turn"] = float(np.degrees(np.arccos(np.clip(normals[k] @ normals[k0], -1, 1))))
+    edges = [0, 2, 4, 8, 90]
+    for lo, hi in zip(edges, edges[1:]):
+        sel = [p for tr in prints for p in tr["pairs"] if lo <= p["turn"] < hi]
+        if not sel:
+            continue
+        cells = []
+        for s in STATS:
+            v = np.array([p[s] for p in sel], float)
+            v = v[np.isfinite(v)]
+            cells.append(f"{s} {np.median(v):.3f}/{np.percentile(v, 95):.3f}/{np.percentile(v, 99):.3f}")
+        print(f"  turn {lo}-{hi} deg ({len(sel)} pairs): " + ", ".join(cells))
 
     print("\n== mesh face score (sigmoid) ==")
     for g in order:

@@ -3,7 +3,7 @@ attacks (tests/attack_clips.py), synthetic slow head turns (tests/head_turns.py
 photos placed in yaw order) and the street clip, on the TUNE photos only
 (tests/data/faces/people and the celebrities' train photos), seeds 1000+.
 
-    .venv/bin/python scripts/mesh_study/collect.py OUT.pkl [attacks_per_kind] [heads]
+    .venv/bin/python scripts/mesh_study/collect.py OUT.pkl [attacks_per_kind] [heads] [--refine]
 
 Each track: {"group", "fps", "frames": [(t, box, landmarks5 | None, mesh468x3 | None, score)]}.
 """
@@ -29,6 +29,7 @@ from mesh import FaceMesh
 ROOT = Path(__file__).resolve().parents[2]
 STREET = ROOT / "tests" / "data" / "video" / "walk-in-crowd.mp4"
 SEED = 1000
+REFINE = False    # --refine: the mesh run a second time on its own ROI
 
 
 def tune_photos():
@@ -40,7 +41,7 @@ def tune_photos():
 def meshed(mesh, rgb, face):
     if face is None:
         return None, None, None, 0.0
-    points, score, _ = mesh(rgb, face.box, face.landmarks)
+    points, score, _ = mesh(rgb, face.box, face.landmarks, refine=REFINE)
     return tuple(face.box), np.asarray(face.landmarks, np.float64).reshape(5, 2), points, score
 
 
@@ -107,6 +108,10 @@ def street_tracks(engine, mesh):
 
 
 def main():
+    global REFINE
+    if "--refine" in sys.argv:
+        REFINE = True
+        sys.argv.remove("--refine")
     out = Path(sys.argv[1])
     per_kind = int(sys.argv[2]) if len(sys.argv) > 2 else 40
     heads = int(sys.argv[3]) if len(sys.argv) > 3 else 40
