@@ -2,7 +2,7 @@
 nose miss against flatness statistics of the 468-point mesh, and how well each
 separates print attacks from real heads.
 
-    .venv/bin/python scripts/mesh_study/analyze.py TUNE.pkl
+    .venv/bin/python scripts/mesh_study/analyze.py TUNE.pkl[,MORE.pkl] [max_yaw_degrees [mesh|mtcnn]]
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def pairs_of(track) -> list[dict]:
         history.append((t, k, lm, mesh, score))
         if ref is None:
             continue
-        if MAX_YAW is not None and max(abs(mesh_yaw(mesh)), abs(mesh_yaw(ref[3]))) > MAX_YAW:
+        if MAX_YAW is not None and max(abs(gate_yaw(lm, mesh)), abs(gate_yaw(ref[2], ref[3]))) > MAX_YAW:
             continue
         m5 = nose_miss(ref[2], lm)
         if m5 is None:
@@ -127,13 +127,23 @@ def live_at(series: list[float], threshold: float) -> bool:
 
 
 MAX_YAW = None
+YAW_FROM = "mesh"    # or "mtcnn": the door's own 5-point yaw estimate (kiosk.vision.snapshot_quality)
+
+
+def gate_yaw(landmarks: np.ndarray, mesh: np.ndarray) -> float:
+    if YAW_FROM == "mtcnn":
+        from kiosk.vision.snapshot_quality import landmark_angles
+        return landmark_angles(landmarks)[0]
+    return mesh_yaw(mesh)
 
 
 def main():
-    global MAX_YAW
-    tracks = pickle.loads(Path(sys.argv[1]).read_bytes())
+    global MAX_YAW, YAW_FROM
+    tracks = [tr for path in sys.argv[1].split(",") for tr in pickle.loads(Path(path).read_bytes())]
     if len(sys.argv) > 2:     # a yaw gate: pairs with either face turned further than this give no evidence
         MAX_YAW = float(sys.argv[2])
+    if len(sys.argv) > 3:
+        YAW_FROM = sys.argv[3]
     groups = defaultdict(list)
     for tr in tracks:
         tr["pairs"] = pairs_of(tr)
@@ -221,12 +231,16 @@ def main():
     print("\n== hallucination check: print pairs binned by the TRUE out-of-plane turn of the picture between "
           "the two frames (degrees, from the clip's seeded poses); median / p95 / p99 of each statistic ==")
     for tr in prints:
-        normals = print_normals(tr["group"][len("print_"):], tr["seed"])
+        if "print_yaws" in tr:      # the fast turn: only the yaw changes
+            yaws = np.radians(tr["print_yaws"])
+            normals = np.column_stack([np.sin(yaws), np.zeros_like(yaws), np.cos(yaws)])
+        else:
+            normals = print_normals(tr["group"][len("print_"):], tr["seed"])
         for p in tr["pairs"]:
             k = int(round(p["t"] * tr["fps"]))
             k0 = int(round(p["t_ref"] * tr["fps"]))
             p["turn"] = float(np.degrees(np.arccos(np.clip(normals[k] @ normals[k0], -1, 1))))
-    edges = [0, 2, 4, 8, 90]
+    edges = [0, 2, 4, 8, 12, 16, 24, 32, 90]
     for lo, hi in zip(edges, edges[1:]):
         sel = [p for tr in prints for p in tr["pairs"] if lo <= p["turn"] < hi]
         if not sel:

@@ -72,6 +72,26 @@ def slow_turn_frames(poses, rng):
     return frames, yaws
 
 
+def fast_turn_clip(card, seed):
+    """An attacker's adversarial fake turn: a print swung about its vertical axis
+    back and forth, +-25-40 degrees at 0.7-1.2 Hz (up to 300 degrees/s: as fast
+    as a hand swings it), to draw depth out of a network's face prior."""
+    import math
+    rng = np.random.default_rng(seed)
+    picture = attack_clips.printed(card, rng)
+    wall = attack_clips.background(rng)
+    width_m = rng.uniform(0.12, 0.25)
+    n = int(attack_clips.SECONDS * attack_clips.FPS)
+    t = np.arange(n) / attack_clips.FPS
+    amp, freq, phase = rng.uniform(25, 40), rng.uniform(0.7, 1.2), rng.uniform(0, 2 * math.pi)
+    pitch, roll, z = rng.uniform(-8, 8), rng.uniform(-5, 5), rng.uniform(0.35, 0.5)
+    x, y = rng.uniform(-0.04, 0.04), rng.uniform(-0.03, 0.03)
+    poses = [{"yaw": math.radians(amp * math.sin(2 * math.pi * freq * ti + phase)), "pitch": math.radians(pitch),
+              "roll": math.radians(roll), "x": x, "y": y, "z": z} for ti in t]
+    yaws = [math.degrees(p["yaw"]) for p in poses]
+    return [attack_clips.render(picture, wall, width_m, p) for p in poses], yaws
+
+
 def street_tracks(engine, mesh):
     """Every face of the street clip, linked frame to frame by the nearest box centre."""
     cap = cv2.VideoCapture(str(STREET))
@@ -119,6 +139,15 @@ def main():
     mesh = FaceMesh(threads=1)
     photos = tune_photos()
     tracks = []
+    if "--fast-turn" in sys.argv:      # only the adversarial fast fake turn
+        cards = attack_clips.cards_of(engine, photos)
+        for i in range(per_kind):
+            seed = SEED + 8000 + i
+            frames, yaws = fast_turn_clip(cards[i % len(cards)], seed)
+            tracks.append({"group": "print_fast_turn", "fps": attack_clips.FPS, "seed": seed, "print_yaws": yaws,
+                           "frames": clip_track(engine, mesh, frames, attack_clips.FPS)})
+        out.write_bytes(pickle.dumps(tracks))
+        return
     t0 = time.time()
     tracks += street_tracks(engine, mesh)
     print(f"street: {len(tracks)} tracks, {time.time() - t0:.0f} s", flush=True)
