@@ -6,8 +6,8 @@ recognised track live after a moment (setting `liveness: "passive"`), or
 always (`"challenge"`). Each step:
 
 1. "Please look at the camera": the head's yaw is followed; after a random
-   delay, once it is steady, the prompt appears and that frame's landmarks
-   become the step's baseline.
+   delay, once it is steady and facing the camera (within FACING_DEG), the
+   prompt appears and that frame's landmarks become the step's baseline.
 2. "Please turn your head to the <left|right>" (random side): the turn must
    start (yaw past ONSET_DEG towards the side asked) no sooner than
    REACTION_S after the prompt (a turn already under way is not an answer)
@@ -15,7 +15,9 @@ always (`"challenge"`). Each step:
    running within STEP_S, with the nose missing a flat picture's place by
    at least TURN_MISS eye distances against the baseline (depth: a photo
    turned about its vertical axis keeps its nose where a flat picture
-   puts it, and its yaw estimate barely moves). The first frame past
+   puts it, and its yaw estimate barely moves) and the face keeping
+   SQUEEZE_MIN of its width (a print turned far enough to fool the
+   landmarks is squeezed like no head is). The first frame past
    ONSET_DEG must be short of JUMP_DEG: a photo of the person already well
    turned, swapped in for a frontal one, jumps there in one frame; a head
    turning, even fast, passes through.
@@ -36,7 +38,7 @@ from collections import deque
 
 import numpy as np
 
-from kiosk.door.liveness import nose_miss
+from kiosk.door.liveness import SQUEEZE_MIN, face_width, nose_miss
 from kiosk.vision.snapshot_quality import landmark_angles
 
 LEFT, RIGHT = "left", "right"
@@ -61,9 +63,17 @@ REACTION_S = 0.2         # a turn seen sooner than this after the prompt began b
 ONSET_DEG = 6.0          # a turn has started
 ONSET_S = 1.6            # ... by this long after the prompt
 JUMP_DEG = 22.0          # the first frame past ONSET_DEG is short of this (raw yaw, not the median)
-TURN_DEG = 14.0          # a turn reached: yaw beyond the baseline's, towards the side asked
+TURN_DEG = 20.0          # a turn reached: yaw beyond the baseline's, towards the side asked.
+                         # A print turned 40-60 degrees moves MTCNN's landmarks as if the face
+                         # had turned up to about 15 (the nose drifts with the foreshortening,
+                         # missing the flat place by 0.1 or more): at 14 one print in 150 passed.
 TURN_MISS = 0.08         # and the nose misses a flat picture's place by this (eye distances)
-HOLD_FRAMES = 2          # both, this many frames running
+# ... and the face keeps liveness.SQUEEZE_MIN of its width at the prompt: a head turned
+# 20-35 degrees keeps 0.8 or more (cos 35), a print turned far enough to move the
+# landmarks that much is squeezed to about 0.7 (turned 40-60 degrees)
+HOLD_FRAMES = 2          # all three, this many frames running
+FACING_DEG = 12.0        # the prompt waits for a face this close to frontal: a print of a face
+                         # already turned drifts furthest when turned again
 STEP_S = 2.6             # from the prompt to the turn reached
 
 
@@ -121,7 +131,10 @@ class Challenge:
     def _ready_for_prompt(self, now: float, yaw: float) -> bool:
         """Due, the head steady, and (after the first step) back facing the way it started."""
         steady = len(self._yaws) == self._yaws.maxlen and max(self._yaws) - min(self._yaws) < STEADY_DEG
-        facing = self._front_yaw is None or abs(yaw - self._front_yaw) < ONSET_DEG
+        if self._front_yaw is None:
+            facing = abs(yaw) <= FACING_DEG
+        else:
+            facing = abs(yaw - self._front_yaw) < ONSET_DEG
         return now >= self._prompt_due and steady and facing
 
     def _follow_turn(self, now: float, yaw: float, points: np.ndarray) -> None:
@@ -143,8 +156,9 @@ class Challenge:
             return self._fail(FLAT_TURN if self._turned_flat else NO_TURN)
         miss = nose_miss(base_points, points)
         turned = towards >= TURN_DEG
-        self._turned_flat |= turned and (miss is None or miss < TURN_MISS)
-        self._held = self._held + 1 if turned and miss is not None and miss >= TURN_MISS else 0
+        like_a_head = miss is not None and miss >= TURN_MISS and face_width(points) >= SQUEEZE_MIN * face_width(base_points)
+        self._turned_flat |= turned and not like_a_head
+        self._held = self._held + 1 if turned and like_a_head else 0
         if self._held >= HOLD_FRAMES:
             self._step += 1
             if self._step == len(self.sides):

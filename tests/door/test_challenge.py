@@ -25,6 +25,7 @@ from kiosk.door.challenge import FAILED, LEFT, PASSED, RUNNING, Challenge
 from kiosk.door.decisions import ANOTHER_FACE, PASSIVE_WAIT_S, DoorDecider, Sighting
 from kiosk.common.door_events import GRANTED, SPOOF
 from kiosk.vision.matcher import GalleryIndex, GalleryMatrix
+from kiosk.vision.snapshot_quality import landmark_angles
 from test_liveness import AXES, BOX, FPS, HEAD, PICTURE, SAME_FACE, head_turn, seen
 
 
@@ -96,6 +97,34 @@ def test_a_head_that_turns_when_asked_passes(steps):
 def test_its_picture_turned_when_asked_fails():
     challenge = answer(Visitor(points=PICTURE, speed=200.0))
     assert challenge.state == FAILED and challenge.reason == ch.NO_TURN
+
+
+class DriftingPrint(Visitor):
+    """A print turned far (to 60 degrees) on cue, with the nose landmark
+    drifting as MTCNN's does on a foreshortened print: where the nose of a
+    head turned 2.5 times less would be (a print turned 60 degrees reads as
+    a face turned about 25). Its eyes and mouth are the print's, squeezed by
+    the turn."""
+
+    def __call__(self, t: float, prompt: str | None) -> np.ndarray:
+        side = head_turns.asked_side(prompt)
+        self._asked = None if side is None else self._asked or (t, side)
+        degrees = 0.0 if side is None else min(60.0, max(0.0, (t - self._asked[0] - self.reaction) * self.speed))
+        points = towards(PICTURE, side, degrees)
+        points[2] = towards(HEAD, side, degrees / 2.5)[2]
+        return points
+
+
+def test_a_print_turned_far_whose_nose_drifts_like_a_head_fails_as_flat():
+    challenge = answer(DriftingPrint(speed=100.0))
+    assert challenge.state == FAILED and challenge.reason == ch.FLAT_TURN
+
+
+def test_a_face_turned_away_is_not_asked_to_turn():
+    """A print of a face already turned: the prompt waits for a face looking at the camera."""
+    challenge = answer(lambda t, prompt: seen(HEAD, 30.0))
+    assert abs(landmark_angles(seen(HEAD, 30.0))[0]) > ch.FACING_DEG
+    assert challenge.state == FAILED and challenge.reason == ch.NOT_STEADY
 
 
 def test_turning_the_other_way_fails_and_says_so():
@@ -214,7 +243,9 @@ def test_someone_else_after_the_turn_is_not_let_in():
 
 # ---- closed loop through the real detector ----------------------------------------
 
-REPORT_SEED = 70_000
+# 70_000 was retired (2026-12-01): its one print that passed was studied to
+# shape the squeeze and facing rules, so its figures are no longer held out.
+REPORT_SEED = 80_000
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +278,10 @@ def real_head(poses, cards, rng):
 
 
 def flat_turn(sign):
-    return lambda poses, cards, rng: head_turns.FlatTurn(cards[int(rng.integers(len(cards)))], rng, sign=sign)
+    """A print turned 30-60 degrees on cue: the further it turns, the more
+    MTCNN's landmarks drift as if it were a head (60 degrees reads as about 25)."""
+    return lambda poses, cards, rng: head_turns.FlatTurn(cards[int(rng.integers(len(cards)))], rng, sign=sign,
+                                                         degrees=float(rng.uniform(30, 60)))
 
 
 def print_swap(poses, cards, rng):
@@ -271,14 +305,13 @@ def test_most_swaps_of_two_prints_on_cue_fail(engine, people):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="1 of 150 prints turned on cue passed the challenge (2026-12-01): "
-                          "issue 15's 0 in 150 is not met yet", strict=True)
 def test_challenge_report(engine, people):
-    """The figures of README "Liveness" (30 a person: 150 of each kind)."""
+    """The figures of README "Liveness" (150 real heads, 300 turned prints,
+    150 swaps)."""
     report = {"real head": run_challenges(engine, people, real_head, 30),
-              "print turned (+)": run_challenges(engine, people, flat_turn(1), 15),
-              "print turned (-)": run_challenges(engine, people, flat_turn(-1), 15),
+              "print turned (+)": run_challenges(engine, people, flat_turn(1), 30),
+              "print turned (-)": run_challenges(engine, people, flat_turn(-1), 30),
               "two prints swapped": run_challenges(engine, people, print_swap, 30)}
     print(report)
     assert report["print turned (+)"][PASSED] + report["print turned (-)"][PASSED] == 0
-    assert report["real head"][PASSED] >= 0.9 * 150
+    assert report["real head"][PASSED] >= 0.95 * 150     # the issue's BPCER target: 5% at most

@@ -74,7 +74,12 @@ def test_most_real_people_walking_in_show_liveness_within_a_second_or_so(street)
     followed = [t for t, seen in first_seen.items() if last - seen >= 1.0]
     live = [t for t in followed if t in first_live]
     assert len(followed) >= 4
-    assert len(live) >= len(followed) / 2
+    # 3 of 8 (December 2026): since depth is judged only on pairs MTCNN places
+    # well (kiosk.door.liveness.JUDGED_YAW, SQUEEZE_MIN), a walker seen in
+    # profile, or turning far, is asked to turn at the door instead
+    # (4-5 of 7-8 before). Fewer than 3 would be a loss to look into.
+    print("street:", len(live), "of", len(followed), "live,", sorted(round(first_live[t] - first_seen[t], 2) for t in live))
+    assert len(live) >= 3
     assert np.median([first_live[t] - first_seen[t] for t in live]) <= 1.5
 
 
