@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -120,6 +121,15 @@ def face_width(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[1] - points[0])) / height if height > 0 else 0.0
 
 
+class _Seen(NamedTuple):
+    """One frame of a track: its landmarks, and their width and |yaw| (found once, not once a pair)."""
+
+    time: float
+    points: np.ndarray
+    width: float
+    yaw: float
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What a track has shown so far."""
@@ -145,36 +155,37 @@ class TrackLiveness:
     moves from unproven to live or spoof, never back."""
 
     def __init__(self):
-        self._history: deque[tuple[float, np.ndarray]] = deque()
+        self._history: deque[_Seen] = deque()
         self._widest = 0.0
         self._misses: deque[float] = deque(maxlen=MEDIAN_PAIRS)
         self._pairs = self._flat_moving = 0
         self._verdict = UNPROVEN
 
     def add(self, now: float, landmarks) -> Evidence:
-        current = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
+        points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
+        current = _Seen(now, points, face_width(points), abs(landmark_angles(points)[0]))
         reference = None
-        while self._history and now - self._history[0][0] > HISTORY_S:
+        while self._history and now - self._history[0].time > HISTORY_S:
             self._history.popleft()
-        for t, points in self._history:   # the latest frame at least PAIR_GAP_S old
-            if now - t >= PAIR_GAP_S:
-                reference = points
-        self._history.append((now, current))
-        self._widest = max(self._widest, face_width(current))
+        for seen in self._history:   # the latest frame at least PAIR_GAP_S old
+            if now - seen.time >= PAIR_GAP_S:
+                reference = seen
+        self._history.append(current)
+        self._widest = max(self._widest, current.width)
         if (reference is not None and self._judged(reference, current)
-                and (miss := nose_miss(reference, current)) is not None):
+                and (miss := nose_miss(reference.points, points)) is not None):
             self._pairs += 1
             self._misses.append(miss)
-            if miss < FLAT_MISS and shape_change(reference, current) > SHAPE_CHANGE:
+            if miss < FLAT_MISS and shape_change(reference.points, points) > SHAPE_CHANGE:
                 self._flat_moving += 1
             if self._verdict == UNPROVEN:
                 self._verdict = self._judge()
         return self.evidence()
 
-    def _judged(self, reference: np.ndarray, current: np.ndarray) -> bool:
+    def _judged(self, reference: _Seen, current: _Seen) -> bool:
         """A pair whose frames are neither squeezed, and one of them close enough to frontal."""
-        squeezed = min(face_width(reference), face_width(current)) < SQUEEZE_MIN * self._widest
-        return not squeezed and min(abs(landmark_angles(p)[0]) for p in (reference, current)) <= JUDGED_YAW
+        squeezed = min(reference.width, current.width) < SQUEEZE_MIN * self._widest
+        return not squeezed and min(reference.yaw, current.yaw) <= JUDGED_YAW
 
     def _judge(self) -> str:
         if self._live_pairs() >= LIVE_PAIRS:
