@@ -1,5 +1,6 @@
 """KioskContext: the settings, the gallery database and the face engine of one kiosk,
-each opened on first use (so `kiosk people` never loads a model)."""
+each opened on first use (so `kiosk people` never loads a model); whoever makes
+one closes it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from kiosk.common import paths
 from kiosk.common.config import Settings, site_scores_path
 from kiosk.door.access_rules import DoorAccess
 from kiosk.store.access_rules import load_door_rules
-from kiosk.store.db import open_database
+from kiosk.store.db import engine_of, open_database
 from kiosk.store.gallery import load_matrix
 from kiosk.vision.matcher import GalleryIndex
 from kiosk.vision.operating_point import ImpostorScores, OperatingPoint, Thresholds, operating_point, thresholds_for
@@ -34,6 +35,14 @@ class KioskContext:
     @cached_property
     def sessions(self) -> sessionmaker:
         return open_database(self.db_url)
+
+    def close(self) -> None:
+        """Close the gallery's pooled connections, if it was opened; closing again
+        does nothing. Not the face engine: a caller may have lent it (a test's,
+        the demo's), and it holds no connection."""
+        sessions = self.__dict__.pop("sessions", None)
+        if sessions is not None:
+            engine_of(sessions).dispose()
 
     @cached_property
     def engine(self):

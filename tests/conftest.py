@@ -73,10 +73,40 @@ def db_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def sessions(db_url):
+def open_gallery():
+    """open_database for this test: each gallery it opens has its engine (the
+    pooled connections) disposed at the test's end, not left to the collector."""
+    from kiosk.store.db import engine_of, open_database
+    opened = []
+
+    def open_(url: str):
+        sessions = open_database(url)
+        opened.append(sessions)
+        return sessions
+    yield open_
+    for sessions in opened:
+        engine_of(sessions).dispose()
+
+
+@pytest.fixture
+def kiosk_context():
+    """KioskContext(...) for this test, closed at the test's end (a kiosk's
+    owner closes it: kiosk.cli, `kiosk run`)."""
+    from kiosk.context import KioskContext
+    made = []
+
+    def make(*args, **kwargs):
+        made.append(KioskContext(*args, **kwargs))
+        return made[-1]
+    yield make
+    for ctx in made:
+        ctx.close()
+
+
+@pytest.fixture
+def sessions(db_url, open_gallery):
     """The gallery's session factory on that SQLite file (created by open_database)."""
-    from kiosk.store.db import open_database
-    return open_database(db_url)
+    return open_gallery(db_url)
 
 
 @pytest.fixture

@@ -144,9 +144,9 @@ def test_log_purge_blanks_snapshots_past_the_retention_and_keeps_the_rows(kiosk,
     assert snapshots(db_url) == [None, None, b"crop-2", b"crop-3"]
 
 
-def test_a_running_kiosks_log_writer_applies_the_retention_at_start(db_url):
+def test_a_running_kiosks_log_writer_applies_the_retention_at_start(db_url, open_gallery):
     log_with_snapshots(db_url, [45, 2])
-    writer = BackgroundWriter(EventWriter(open_database(db_url)), snapshot_retention_days=7)
+    writer = BackgroundWriter(EventWriter(open_gallery(db_url)), snapshot_retention_days=7)
     try:
         deadline = time.monotonic() + 10
         while snapshots(db_url)[0] is not None and time.monotonic() < deadline:

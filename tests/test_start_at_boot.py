@@ -64,16 +64,15 @@ def test_without_systemd_nothing_is_sent(monkeypatch):
 
 
 def test_the_window_says_ready_and_pings_only_while_it_recognises(qtbot, notify_socket, monkeypatch, db_url,
-                                                                  engine, model_dir, tmp_path):
+                                                                  engine, model_dir, tmp_path, kiosk_context):
     from kiosk.common.config import Settings
-    from kiosk.context import KioskContext
     from kiosk.door.video import write_video
     from helpers import FakeSpeaker
     from ui.kiosk_window import KioskWindow
     import numpy as np
     monkeypatch.setenv("WATCHDOG_USEC", "400000")     # 0.4 s: pinged every 0.2 s
     video = write_video(tmp_path / "empty.avi", [np.full((480, 640, 3), 90, np.uint8)] * 30)
-    window = KioskWindow(KioskContext(Settings(), db_url, model_dir, engine=engine), str(video), FakeSpeaker(),
+    window = KioskWindow(kiosk_context(Settings(), db_url, model_dir, engine=engine), str(video), FakeSpeaker(),
                          loop_files=True)
     qtbot.addWidget(window)
     window.start()
@@ -89,18 +88,17 @@ def test_the_window_says_ready_and_pings_only_while_it_recognises(qtbot, notify_
 
 
 def test_a_door_thread_that_fails_is_shown_and_no_longer_pinged(qtbot, notify_socket, monkeypatch, db_url,
-                                                                 engine, model_dir, tmp_path):
+                                                                 engine, model_dir, tmp_path, kiosk_context):
     """The door's step raises: the video would go on while nobody is
     recognised. The window says it is out of order and stops the pings."""
     from kiosk.common.config import Settings
-    from kiosk.context import KioskContext
     from kiosk.door.video import write_video
     from helpers import FakeSpeaker
     from ui.kiosk_window import DOOR_FAILED_TEXT, KioskWindow
     import numpy as np
     monkeypatch.setenv("WATCHDOG_USEC", "400000")
     video = write_video(tmp_path / "empty.avi", [np.full((480, 640, 3), 90, np.uint8)] * 30)
-    window = KioskWindow(KioskContext(Settings(), db_url, model_dir, engine=engine), str(video), FakeSpeaker(),
+    window = KioskWindow(kiosk_context(Settings(), db_url, model_dir, engine=engine), str(video), FakeSpeaker(),
                          loop_files=True)
     qtbot.addWidget(window)
     banners = []

@@ -63,6 +63,7 @@ def cmd_run(ctx: KioskContext, args) -> int:
         finally:
             window.stop()   # the door output switched off, "offline" to the broker
             speaker.close()
+            ctx.close()     # the demo's before its folder goes (closing the kiosk's own twice is harmless)
         if args.report:
             _write_report(window, args.report)
     return 0

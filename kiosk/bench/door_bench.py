@@ -21,7 +21,7 @@ from kiosk.door.presence import PresenceGate
 from kiosk.door.runtime import DoorRuntime, DoorUpdate
 from kiosk.door.speech import Silence
 from kiosk.door.video import Frame, write_video
-from kiosk.store.db import open_database
+from kiosk.store.db import engine_of, open_database
 from kiosk.store.event_writer import BackgroundWriter, EventWriter
 from kiosk.vision.matcher import GalleryIndex
 from kiosk.demo.walk_in import letterbox, walk_in_frames
@@ -66,7 +66,8 @@ def _run_door(ctx: KioskContext, index: GalleryIndex, video: Path, gate: Presenc
             greetings.append((time.monotonic(), update.frame_index))
 
     with tempfile.TemporaryDirectory() as tmp:
-        writer = BackgroundWriter(EventWriter(open_database(f"sqlite:///{tmp}/bench-log.db")))
+        log = open_database(f"sqlite:///{tmp}/bench-log.db")
+        writer = BackgroundWriter(EventWriter(log))
         door = DoorRuntime(ctx.engine, settings, writer, Silence(), index=index,
                            scores=ctx.impostor_scores, source=str(video), gate=gate, on_feed=fed)
         worker = threading.Thread(target=door.run, args=(stop, stepped))
@@ -77,6 +78,7 @@ def _run_door(ctx: KioskContext, index: GalleryIndex, video: Path, gate: Presenc
         stop.set()
         worker.join()
         door.close()
+        engine_of(log).dispose()
         cpu_percent = 100 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
     if not played:
         raise RuntimeError(f"door bench: {video.name} did not play to its end within {PLAY_TIMEOUT_S:.0f} s")

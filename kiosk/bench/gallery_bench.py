@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 from sqlalchemy import insert, text
 
-from kiosk.store.db import FaceSample, Person, database_url, make_engine, open_database
+from kiosk.store.db import FaceSample, Person, database_url, engine_of, make_engine, open_database
 from kiosk.store.gallery import embedding_to_bytes
 from kiosk.door.gallery_sync import GallerySync
 from kiosk.vision.model_files import EMBEDDING_DIMENSION
@@ -91,5 +91,5 @@ def gallery_scale(url: str, sizes: tuple[int, ...] = (10_000, 100_000), runs: in
             label = f"{size // 1000}k" if size >= 1000 else str(size)
             figures[f"gallery_load_ms_{label}"] = round(1000 * float(np.median(loads)), 1)
             figures[f"gallery_match_ms_{label}"] = round(1000 * float(np.median(matches)), 2)
-        sessions.kw["bind"].dispose()
+        engine_of(sessions).dispose()
     return figures

@@ -149,14 +149,16 @@ def _replay_fps(ctx: KioskContext, enrolled: Face, clip: list[np.ndarray]) -> fl
 def _startup_s(ctx: KioskContext, enrolled: Face, person: np.ndarray) -> float:
     """From starting `kiosk replay` in a new process to its first line naming the
     enrolled person (a real gallery file, a real video file)."""
-    from kiosk.store.db import open_database
+    from kiosk.store.db import engine_of, open_database
     from kiosk.enrollment.draft import sample_from_face
     from kiosk.store.gallery import add_samples
     from kiosk.door.video import write_video
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
-        with open_database(url).begin() as session:
+        sessions = open_database(url)
+        with sessions.begin() as session:
             add_samples(session, "sample", [sample_from_face(enrolled, None)], ctx.engine.model_name)
+        engine_of(sessions).dispose()
         video = write_video(Path(tmp) / "door.avi", [letterbox(person, (640, 360))] * 10)
         command = [sys.executable, "-m", "ui.cli", "--db", url, "--model-dir", str(ctx.model_dir),
                    "--json", "replay", str(video)]

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.calibration.calibrate import CalibrationError, calibrate
-from kiosk.store.db import engine_of
 from kiosk.vision.engine import Face, FaceEngine
 from kiosk.vision.images import ImageError, load_rgb
 from kiosk.vision.matcher import GalleryIndex, cosine_distances
@@ -118,16 +117,18 @@ def evaluate_gallery(ctx, gallery_dir: Path, probes_dir: Path, plot_path: Path |
                                    engine=ctx.engine, settings_file=ctx.settings_file)
         scratch_ctx.impostor_scores = ctx.impostor_scores
         refused = []
-        for name, photos in progress(list(people_folders(gallery_dir).items()), "enroll"):
+        try:
+            for name, photos in progress(list(people_folders(gallery_dir).items()), "enroll"):
+                index = scratch_ctx.load_index()
+                samples, rejected, _ = samples_from_photos(ctx.engine, name, photos, index,
+                                                           scratch_ctx.thresholds(index))
+                refused += [r.reason for r in rejected]
+                if samples:
+                    with scratch_ctx.sessions.begin() as session:
+                        add_samples(session, name, samples, ctx.engine.model_name)
             index = scratch_ctx.load_index()
-            samples, rejected, _ = samples_from_photos(ctx.engine, name, photos, index,
-                                                       scratch_ctx.thresholds(index))
-            refused += [r.reason for r in rejected]
-            if samples:
-                with scratch_ctx.sessions.begin() as session:
-                    add_samples(session, name, samples, ctx.engine.model_name)
-        index = scratch_ctx.load_index()
-        engine_of(scratch_ctx.sessions).dispose()   # before the folder goes
+        finally:
+            scratch_ctx.close()   # before the folder goes
     point = ctx.operating_point(index.people)
     enrolled = set(index.names())
     mated, strangers, no_face = [], [], 0

@@ -52,6 +52,8 @@ def run(args, extra_commands: dict) -> int:
         raise DatabaseError(f"database error: {database_name(ctx.db_url)}: {reason}") from exc
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database error: {database_name(ctx.db_url)}: {exc.__class__.__name__}: {exc}") from exc
+    finally:
+        ctx.close()
 
 
 def database_name(url: str) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 
 from kiosk.common.config import DoorSettings, Settings
 from kiosk.common.paths import resources_dir
-from kiosk.store.db import open_database
+from kiosk.store.db import engine_of, open_database
 from kiosk.vision.engine import FaceEngine
 from kiosk.enrollment.draft import sample_from_face, the_subject
 from kiosk.store.gallery_writes import DEMO, Author, enroll
@@ -60,14 +60,17 @@ def build_demo(folder: Path, engine: FaceEngine) -> Demo:
     db_url = f"sqlite:///{folder / 'demo.db'}"
     sessions = open_database(db_url)
     clip: list[np.ndarray] = []
-    for i, (name, file) in enumerate(MEMBERS.items()):
-        photo = load_rgb(SAMPLE_FACES / file)
-        face = the_subject(engine, photo, file).face
-        with sessions.begin() as session:
-            enroll(session, Author(DEMO_KIOSK_ID, DEMO), name, [sample_from_face(face, f"resources/faces/{file}")],
-                   engine.model_name)
-        clip += visit(photo, from_left=i % 2 == 0)
-        if i == 0:
-            clip += visit(load_rgb(SAMPLE_FACES / STRANGER), from_left=False)
+    try:
+        for i, (name, file) in enumerate(MEMBERS.items()):
+            photo = load_rgb(SAMPLE_FACES / file)
+            face = the_subject(engine, photo, file).face
+            with sessions.begin() as session:
+                enroll(session, Author(DEMO_KIOSK_ID, DEMO), name,
+                       [sample_from_face(face, f"resources/faces/{file}")], engine.model_name)
+            clip += visit(photo, from_left=i % 2 == 0)
+            if i == 0:
+                clip += visit(load_rgb(SAMPLE_FACES / STRANGER), from_left=False)
+    finally:
+        engine_of(sessions).dispose()
     video = write_video(folder / "demo.avi", clip, fps=FPS)
     return Demo(db_url, video, list(MEMBERS))

@@ -150,6 +150,7 @@ class DoorDecider:
     def __init__(self, match_template: Callable[[np.ndarray], Match], same_face: float, vote_k: int = 2,
                  vote_n: int = 3, cooldown_s: float = 30.0, track_timeout_s: float = 1.0, min_iou: float = 0.2,
                  liveness: str = PASSIVE, rng: random.Random | None = None, access: DoorAccess | None = None):
+        self._tracks: list[_Track] = []
         self.configure(same_face, vote_k, vote_n, cooldown_s, liveness)
         # The challenges' sides and timing: unpredictable at the door; seeded to replay an evaluation.
         self.rng = rng or random.SystemRandom()
@@ -158,13 +159,14 @@ class DoorDecider:
         self.frame_tracks: dict[int, TrackView] = {}
         self.match_template = match_template
         self.track_timeout_s, self.min_iou = track_timeout_s, min_iou
-        self._tracks: list[_Track] = []
         self._next_track_id = 1
         self._last_granted: dict[int, float] = {}
 
     def configure(self, same_face: float, vote_k: int, vote_n: int, cooldown_s: float, liveness: str) -> None:
         """The door's rules, at construction and when the settings change: the
-        faces followed and who was granted lately are kept."""
+        faces followed and who was granted lately are kept, and vote by the
+        new rules from now on (a track's window of n votes keeps its most
+        recent ones)."""
         if not 1 <= vote_k <= vote_n:
             raise ValueError("need 1 <= k <= n for a k-of-n vote")
         if liveness not in MODES:
@@ -175,6 +177,8 @@ class DoorDecider:
         # only when it is this close to them.
         self.same_face = same_face
         self.vote_k, self.vote_n, self.cooldown_s, self.liveness = vote_k, vote_n, cooldown_s, liveness
+        for track in self._tracks:
+            track.votes = deque(track.votes, maxlen=vote_n)
 
     def update(self, now: float, sightings: Sequence[Sighting]) -> list[Decision]:
         """The decisions this frame (time in seconds, its faces) brings."""

@@ -15,6 +15,8 @@ def test_gallery_scale_loads_and_matches_in_a_scratch_database_it_then_drops(any
     assert figures["gallery_backend"] == backend
     assert figures["gallery_load_ms_1k"] > 0 and figures["gallery_match_ms_1k"] > 0
     if backend == "postgresql":
-        with create_engine(database_url(any_db_url)).connect() as connection:
+        engine = create_engine(database_url(any_db_url))
+        with engine.connect() as connection:
             left = connection.execute(text("SELECT count(*) FROM pg_database WHERE datname LIKE 'kiosk_bench_%'"))
             assert left.scalar() == 0
+        engine.dispose()

@@ -168,11 +168,10 @@ def test_malformed_date_and_one_person_folder_are_one_line(kiosk, celebrities, t
     assert code == 1 and "at least two people" in err
 
 
-def test_log_lists_and_exports_refused_photos_as_spoof(kiosk, db_url):
+def test_log_lists_and_exports_refused_photos_as_spoof(kiosk, db_url, open_gallery):
     from kiosk.common.door_events import GRANTED, NewEvent, SPOOF
     from kiosk.store.access_log import append_event
-    from kiosk.store.db import open_database
-    with open_database(db_url).begin() as session:
+    with open_gallery(db_url).begin() as session:
         append_event(session, NewEvent(SPOOF, None, "obama", 0.31, b"\xff\xd8snap", "door-1"))
         append_event(session, NewEvent(GRANTED, None, "biden", 0.2, None, "door-1"))
     code, out, _ = kiosk("log", "--decision", "spoof")

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from kiosk.store.db import AdminAction, open_database
+from kiosk.store.db import AdminAction, engine_of, open_database
 from ui.cli import main
 
 
@@ -24,9 +24,11 @@ def kiosk_on(any_db_url, model_dir, tmp_path, monkeypatch, capsys):
 
 
 def audit(db_url) -> list[tuple[str, str, str]]:
-    with open_database(db_url).begin() as s:
-        return [(a.kiosk_id, a.action, a.detail)
-                for a in s.scalars(select(AdminAction).order_by(AdminAction.id))]
+    sessions = open_database(db_url)
+    with sessions.begin() as s:
+        found = [(a.kiosk_id, a.action, a.detail) for a in s.scalars(select(AdminAction).order_by(AdminAction.id))]
+    engine_of(sessions).dispose()
+    return found
 
 
 def test_enroll_import_rename_and_delete_are_recorded(kiosk_on, any_db_url, faces_dir, tmp_path):

@@ -7,12 +7,12 @@ import json
 import numpy as np
 from sqlalchemy import select
 
-from kiosk.store.db import AdminAction, open_database
+from kiosk.store.db import AdminAction
 from kiosk.store.gallery import NewSample, add_samples
 
 
-def enrolled(db_url, *names) -> None:
-    with open_database(db_url).begin() as s:
+def enrolled(sessions, *names) -> None:
+    with sessions.begin() as s:
         for seed, name in enumerate(names):
             v = np.random.default_rng(seed).normal(size=128).astype(np.float32)
             add_samples(s, name, [NewSample(v / np.linalg.norm(v), b"\xff\xd8", 1.0)], "m")
@@ -24,8 +24,8 @@ def ok(result) -> dict:
     return json.loads(out)
 
 
-def test_groups_windows_members_and_anti_passback_from_the_command_line(kiosk, db_url):
-    enrolled(db_url, "Ada", "Zoë")
+def test_groups_windows_members_and_anti_passback_from_the_command_line(kiosk, sessions):
+    enrolled(sessions, "Ada", "Zoë")
     assert ok(kiosk("groups"))["this_door"] == {"kiosk_id": "door-1", "restricted": False, "anti_passback_s": 0}
     assert ok(kiosk("groups", "create", "staff"))["created"] == "staff"
     window = ok(kiosk("groups", "allow", "staff", "--days", "mon-fri", "--hours", "07:00-19:00"))
@@ -45,7 +45,7 @@ def test_groups_windows_members_and_anti_passback_from_the_command_line(kiosk, d
     assert ok(kiosk("groups", "revoke", "staff", "--door", "back-door"))["removed"] == 1
     assert ok(kiosk("groups", "delete", "staff")) | {"gallery": None, "doors": None} == \
         {"gallery": None, "deleted": "staff", "members": 0, "windows": 1, "doors": None}
-    with open_database(db_url).begin() as s:
+    with sessions.begin() as s:
         audit = [(a.action, a.detail) for a in s.scalars(select(AdminAction).order_by(AdminAction.id))]
     assert audit[:3] == [("groups create", "command line: created group staff"),
                          ("groups allow", "command line: staff may enter Mon-Fri 07:00-19:00 (every door)"),
@@ -53,8 +53,8 @@ def test_groups_windows_members_and_anti_passback_from_the_command_line(kiosk, d
     assert ("people join", "command line: Zoë joined staff") in audit and len(audit) == 8   # no-op join: no line
 
 
-def test_bad_rules_are_one_line_and_exit_1(kiosk, db_url):
-    enrolled(db_url, "Ada")
+def test_bad_rules_are_one_line_and_exit_1(kiosk, sessions):
+    enrolled(sessions, "Ada")
     kiosk("groups", "create", "staff")
     for args, says in [(("groups", "allow", "staff", "--days", "weekdays", "--hours", "07:00-19:00"),
                         "'weekdays' is not days like mon-fri"),
@@ -68,8 +68,8 @@ def test_bad_rules_are_one_line_and_exit_1(kiosk, db_url):
         assert (code, out, err.count("\n")) == (1, "", 1) and says in err, (args, err)
 
 
-def test_a_door_stays_restricted_until_open_door_and_each_change_says_what_doors_admit(kiosk, db_url):
-    enrolled(db_url, "Ada")
+def test_a_door_stays_restricted_until_open_door_and_each_change_says_what_doors_admit(kiosk, sessions):
+    enrolled(sessions, "Ada")
     kiosk("groups", "create", "staff")
     allowed = ok(kiosk("groups", "allow", "staff", "--days", "daily", "--hours", "00:00-24:00"))
     assert allowed["doors"] == {"door-1": "only the members of staff, in their windows",
@@ -84,13 +84,13 @@ def test_a_door_stays_restricted_until_open_door_and_each_change_says_what_doors
                                                           "*": "everyone enrolled, at any time"})
     assert ok(kiosk("groups"))["this_door"]["restricted"] is False
     assert ok(kiosk("groups", "open-door"))["opened"] is False       # nothing to open: nothing recorded
-    with open_database(db_url).begin() as s:
+    with sessions.begin() as s:
         opened = [a.detail for a in s.scalars(select(AdminAction).where(AdminAction.action == "groups open-door"))]
     assert opened == ["command line: opened every door to everyone enrolled, at any time"]
 
 
-def test_a_mistyped_door_is_refused_naming_the_known_ones(kiosk, db_url):
-    enrolled(db_url, "Ada")
+def test_a_mistyped_door_is_refused_naming_the_known_ones(kiosk, sessions):
+    enrolled(sessions, "Ada")
     kiosk("groups", "create", "staff")
     ok(kiosk("groups", "anti-passback", "60", "--door", "Back-Door", "--force"))
     for args in (("allow", "staff", "--days", "mon", "--hours", "07:00-09:00", "--door", "back-door"),

@@ -13,7 +13,7 @@ from kiosk.common.door_events import DENIED, GRANTED
 
 from kiosk.store.access_log import list_events
 from kiosk.common.config import Settings
-from kiosk.store.db import AdminAction, open_database
+from kiosk.store.db import AdminAction, engine_of, open_database
 from kiosk.demo.build import DEMO_LIVENESS, FPS, MEMBERS, SIZE, build_demo, demo_settings
 from kiosk.door.runtime import DoorRuntime
 from kiosk.store.event_writer import EventWriter
@@ -43,19 +43,20 @@ def replay(demo, engine):
         frames = list(source.frames())
     updates = [door.step(frame) for frame in frames]
     door.close()
-    return sessions, speaker, updates, frames[0].rgb.shape
+    yield sessions, speaker, updates, frames[0].rgb.shape
+    engine_of(sessions).dispose()
 
 
-def test_demo_gallery_holds_the_three_members(demo):
+def test_demo_gallery_holds_the_three_members(demo, open_gallery):
     assert demo.members == list(MEMBERS)
-    with open_database(demo.db_url).begin() as session:
+    with open_gallery(demo.db_url).begin() as session:
         people = list_people(session)
     assert sorted((p.name, p.samples) for p in people) == sorted((name, 1) for name in MEMBERS)
     assert demo.video.is_file()
 
 
-def test_demo_enrollments_are_in_the_audit_trail(demo):
-    with open_database(demo.db_url).begin() as session:
+def test_demo_enrollments_are_in_the_audit_trail(demo, open_gallery):
+    with open_gallery(demo.db_url).begin() as session:
         rows = [(a.kiosk_id, a.action, a.detail)
                 for a in session.scalars(select(AdminAction).order_by(AdminAction.id))]
     assert rows == [("demo", "enroll", f"demo: {name}: 1 sample(s) added, 1 in all") for name in MEMBERS]
@@ -85,13 +86,12 @@ def test_demo_greets_each_member_once_and_denies_the_stranger_once(replay):
 
 
 def test_the_demo_window_reports_to_a_broker_and_never_drives_the_real_lock(qtbot, demo, engine, model_dir,
-                                                                            broker, pins):
+                                                                            broker, pins, kiosk_context):
     """The window in demo mode (as `kiosk run --demo` builds it) on a machine
     with a broker, a GPIO door and remote unlock configured: each decision is
     one event and the door's states are reported, but the real lock is never
     driven, Home Assistant's UNLOCK opens nothing, the window says so, and
     stopping says offline."""
-    from kiosk.context import KioskContext
     from kiosk.common.config import DoorSettings, MqttSettings
     from kiosk.outputs.local_broker import Listener
     from ui.kiosk_window import DEMO_TEXT, KioskWindow
@@ -100,7 +100,7 @@ def test_the_demo_window_reports_to_a_broker_and_never_drives_the_real_lock(qtbo
                        mqtt=MqttSettings(url=broker.url, remote_unlock=True))
     settings = demo_settings(machine)
     assert (settings.kiosk_id, settings.liveness) == ("demo", DEMO_LIVENESS)
-    ctx = KioskContext(settings, demo.db_url, model_dir, engine=engine)
+    ctx = kiosk_context(settings, demo.db_url, model_dir, engine=engine)
     with ctx.sessions.begin() as session:
         logged_before = len(list_events(session))
     window = KioskWindow(ctx, str(demo.video), FakeSpeaker(), demo=True)
@@ -144,10 +144,10 @@ def test_the_demo_window_reports_to_a_broker_and_never_drives_the_real_lock(qtbo
     listener.close()
 
 
-def test_with_liveness_on_the_demo_photos_are_never_let_in(demo, engine):
+def test_with_liveness_on_the_demo_photos_are_never_let_in(demo, engine, open_gallery):
     """Why the demo runs with liveness off: its visitors are photos sliding in.
     The first visit (Barack Obama) through a door with the check on."""
-    sessions = open_database(demo.db_url)
+    sessions = open_gallery(demo.db_url)
     settings = Settings(kiosk_id="demo")
     speaker = FakeSpeaker()
     door = DoorRuntime(engine, settings, EventWriter(sessions), speaker, sessions=sessions)

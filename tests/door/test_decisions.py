@@ -149,3 +149,30 @@ def test_a_frame_far_from_everyone_casts_no_vote():
     run(door, [[(BOX, far)]] * 3)
     (track,) = door._tracks
     assert list(track.votes) == [None, None, None]
+
+
+def test_a_new_vote_window_applies_to_the_faces_already_followed():
+    """Settings changed while Ada stands at the door: her track votes by the
+    new k-of-n (a window of the new n, its most recent votes kept), as a new
+    track would."""
+    door = decider_liveness_off(vote_k=2, vote_n=3)
+    assert run(door, [[(BOX, known())]]) == []
+    door.configure(SAME_FACE, vote_k=4, vote_n=5, cooldown_s=30.0, liveness=OFF)
+    assert run(door, [[(BOX, known())]] * 2, start=0.1) == []   # 3 of 4 votes
+    decisions = run(door, [[(BOX, known())]], start=0.3)
+    assert [(d.type, d.name) for d in decisions] == [(GRANTED, "Ada")]
+
+
+def test_a_smaller_vote_window_forgets_the_votes_beyond_it():
+    """Ada's track, whose later frames lean towards Bob (they vote for him; the
+    fused template is still hers): shrunk to the last two frames, her track's
+    window holds no vote of hers, so a 1-of-2 vote does not grant her."""
+    leaning = AXES[0] + 1.2 * AXES[1]
+    leaning /= np.linalg.norm(leaning)
+    assert INDEX.match(leaning[None], THRESHOLD, MARGIN)[0].name == "Bob"
+    door = decider_liveness_off(vote_k=2, vote_n=5)
+    assert run(door, [[(BOX, known())]] + [[(BOX, leaning)]] * 2) == []
+    door.configure(SAME_FACE, vote_k=1, vote_n=2, cooldown_s=30.0, liveness=OFF)
+    assert run(door, [[(BOX, leaning)]], start=0.3) == []
+    (track,) = door._tracks
+    assert list(track.votes) == [2, 2]

@@ -208,11 +208,10 @@ def test_outside_hours_is_published_as_such(door_with_rules, gallery, obama_visi
     listener.close()
 
 
-def test_kiosk_context_gives_the_door_its_rules(engine, gallery, db_url, tmp_path):
+def test_kiosk_context_gives_the_door_its_rules(engine, gallery, db_url, tmp_path, kiosk_context):
     from kiosk.common.config import Settings
-    from kiosk.context import KioskContext
     restrict(gallery, "07:00-19:00")
-    ctx = KioskContext(Settings(kiosk_id="front"), db_url, tmp_path, engine=engine)
+    ctx = kiosk_context(Settings(kiosk_id="front"), db_url, tmp_path, engine=engine)
     recognizer = ctx.recognizer()
     assert recognizer.decider.access is ctx.door_access
     with gallery.begin() as s:

@@ -14,7 +14,6 @@ import sys
 import pytest
 
 from helpers import PROJECT_DIR, wait_for
-from kiosk.store.db import open_database
 from kiosk.enrollment.draft import sample_from_face, the_subject
 from kiosk.store.gallery import add_samples
 from kiosk.vision.images import load_rgb
@@ -25,13 +24,13 @@ DOOR_PROGRAM = "import sys\nopen(sys.argv[1], 'a').write(sys.stdin.read() + '\\n
 
 
 @pytest.fixture
-def door_kiosk(tmp_path, engine, model_dir, faces_dir):
+def door_kiosk(tmp_path, engine, model_dir, faces_dir, open_gallery):
     """Starts `kiosk run` on a video of an enrolled person (looped: a busy machine
     may miss a visit), the door a program
     that appends each message it gets to door.jsonl; returns (start, actions)."""
     db_url = f"sqlite:///{tmp_path / 'gallery.db'}"
     face = the_subject(engine, load_rgb(faces_dir / "people" / "obama" / "obama.jpg"), "obama.jpg").face
-    with open_database(db_url).begin() as session:
+    with open_gallery(db_url).begin() as session:
         add_samples(session, "Barack Obama", [sample_from_face(face, "obama.jpg")], engine.model_name)
     video = write_video(tmp_path / "door.avi",
                         walk_in_frames(load_rgb(faces_dir / "people" / "obama" / "obama2.jpg"), frames=45), fps=30)
@@ -60,6 +59,7 @@ def door_kiosk(tmp_path, engine, model_dir, faces_dir):
         if process.poll() is None:
             process.kill()
             process.wait()
+        process.stderr.close()
 
 
 def test_sigterm_mid_opening_closes_the_door_on_the_way_out(door_kiosk):

@@ -17,7 +17,7 @@ from kiosk.outputs import open_output
 from kiosk.outputs.local_broker import Listener
 from kiosk.outputs.mqtt_reporter import MqttReporter
 from kiosk.common.door_events import DOOR_FORCED, DOOR_HELD, REMOTE_UNLOCK
-from kiosk.store.db import AccessEvent, open_database
+from kiosk.store.db import AccessEvent
 from kiosk.store.event_writer import BackgroundWriter, EventWriter
 
 KIOSK = "side-door"
@@ -30,10 +30,9 @@ def rows(sessions) -> list[tuple]:
 
 
 @pytest.fixture
-def kiosk_door(db_url, broker, pins):
+def kiosk_door(sessions, broker, pins):
     """make(remote_unlock, sensor) -> (watch, listener, relay pin, contact pin,
     sessions), wired as the window wires them; everything closed afterwards."""
-    sessions = open_database(db_url)
     writer = BackgroundWriter(EventWriter(sessions))
     listener = Listener(broker.url, [f"kiosk/{KIOSK}/#", "homeassistant/lock/#"])
     opened = []

@@ -13,7 +13,6 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from helpers import PROJECT_DIR
-from kiosk.store.db import open_database
 from kiosk.door.gallery_sync import GallerySync
 
 KIOSK = [sys.executable, "-m", "ui.cli"]
@@ -37,6 +36,7 @@ class Watcher:
     def close(self) -> None:
         self.proc.kill()
         self.proc.wait()
+        self.proc.stdout.close()
 
 
 def kiosk(db_url: str, model_dir: Path, *args: str) -> float:
@@ -47,8 +47,9 @@ def kiosk(db_url: str, model_dir: Path, *args: str) -> float:
     return time.time()
 
 
-def test_enrollment_and_deletion_at_one_door_reach_another_within_two_seconds(any_db_url, engine, model_dir):
-    open_database(any_db_url)                          # the shared gallery exists, empty
+def test_enrollment_and_deletion_at_one_door_reach_another_within_two_seconds(any_db_url, engine, model_dir,
+                                                                             open_gallery):
+    open_gallery(any_db_url)                           # the shared gallery exists, empty
     watcher = Watcher(any_db_url, engine.model_name)
     try:
         assert watcher.first["people"] == []

@@ -19,7 +19,7 @@ import attack_clips
 from helpers import PROJECT_DIR, FakeSpeaker, impatient, wait_for, write_locked
 from kiosk.common.door_events import DENIED, GRANTED, NewEvent, SPOOF
 from kiosk.common.config import DoorSettings, Settings
-from kiosk.store.db import AccessEvent, FaceSample, open_database
+from kiosk.store.db import AccessEvent, FaceSample
 from kiosk.door.announcement import LIVE_FACE_NEEDED, NOT_RECOGNISED
 from kiosk.door.runtime import DoorRuntime
 from kiosk.enrollment.draft import sample_from_face, the_subject
@@ -39,9 +39,8 @@ SPOOF_SEED = 46            # a hand-held print of obama2.jpg waved enough to rea
 
 
 @pytest.fixture
-def gallery(engine, db_url):
+def gallery(engine, sessions):
     """A real SQLite gallery with Obama enrolled from resources/faces/obama.jpg."""
-    sessions = open_database(db_url)
     face = the_subject(engine, load_rgb(RESOURCES / "obama.jpg"), "obama.jpg").face
     with sessions.begin() as session:
         add_samples(session, NAME, [sample_from_face(face, "obama.jpg")], engine.model_name)
@@ -276,8 +275,8 @@ def _event(name: str) -> NewEvent:
                     snapshot_jpeg=b"\xff\xd8", kiosk_id="door-1")
 
 
-def test_writer_keeps_events_while_the_database_is_locked(db_url):
-    sessions = impatient(open_database(db_url))
+def test_writer_keeps_events_while_the_database_is_locked(db_url, sessions):
+    sessions = impatient(sessions)
     writer = EventWriter(sessions)
     with write_locked(db_url):
         first = writer.append([_event("a"), _event("b")])

@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.common.config import Settings
-from kiosk.context import KioskContext
 from kiosk.store.db import AccessEvent
 from kiosk.demo.build import DEMO_LIVENESS, build_demo
 from ui.kiosk_window import KioskWindow
@@ -31,13 +30,13 @@ def rss_mb() -> float:
 
 
 @pytest.mark.slow
-def test_memory_stays_steady_over_a_long_run(qtbot, engine, model_dir, tmp_path):
+def test_memory_stays_steady_over_a_long_run(qtbot, engine, model_dir, tmp_path, kiosk_context):
     minutes = float(os.environ.get("KIOSK_SOAK_MINUTES", "30"))
     demo = build_demo(tmp_path / "demo", engine)
     # A short cooldown, so every loop of the clip greets and logs again; the
     # demo's liveness (off: its visitors are photos sliding in).
-    ctx = KioskContext(Settings(cooldown_s=5.0, liveness=DEMO_LIVENESS), demo.db_url, Path(model_dir),
-                       engine=engine)
+    ctx = kiosk_context(Settings(cooldown_s=5.0, liveness=DEMO_LIVENESS), demo.db_url, Path(model_dir),
+                        engine=engine)
     speaker = FakeSpeaker()
     window = KioskWindow(ctx, str(demo.video), speaker, loop_files=True, stats_window_s=60)
     qtbot.addWidget(window)

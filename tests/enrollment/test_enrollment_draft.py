@@ -11,7 +11,6 @@ import pytest
 
 from helpers import PROJECT_DIR
 from kiosk.common.config import Settings
-from kiosk.store.db import open_database
 from kiosk.enrollment.draft import EnrollmentDraft, EnrollmentError, sample_from_face, the_subject
 from kiosk.store.gallery import add_samples, load_matrix
 from kiosk.vision.images import load_rgb
@@ -25,9 +24,8 @@ ENROLLED = "Barack Obama"
 
 
 @pytest.fixture
-def draft(engine, db_url) -> EnrollmentDraft:
+def draft(engine, sessions) -> EnrollmentDraft:
     """A new draft against a real gallery in which Obama is enrolled."""
-    sessions = open_database(db_url)
     face = the_subject(engine, load_rgb(RESOURCES / "obama.jpg"), "obama.jpg").face
     with sessions.begin() as session:
         add_samples(session, ENROLLED, [sample_from_face(face, "obama.jpg")], engine.model_name)

@@ -129,6 +129,8 @@ def test_a_kiosk_killed_mid_opening_leaves_the_door_closed_by_the_device(broker,
     finally:
         if kiosk.poll() is None:
             kiosk.kill()
+            kiosk.wait()
+        kiosk.stdout.close()
     (_, off), (opened, on), (closed, off_again) = shelly.states
     assert (off, on, off_again) == (False, True, False)
     assert closed - opened >= 1.5 - 0.05               # the device's own toggle_after closed it

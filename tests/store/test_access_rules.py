@@ -12,7 +12,7 @@ from kiosk.store import access_rules as rules
 from kiosk.common.door_events import NewEvent
 from kiosk.store.access_log import append_event
 from kiosk.store.access_rules import AccessRuleError, UnknownDoor
-from kiosk.store.db import AccessWindow, AdminAction, DoorPolicy, PersonGroup, open_database
+from kiosk.store.db import AccessWindow, AdminAction, DoorPolicy, PersonGroup
 from kiosk.store.gallery import GalleryError, NewSample, add_samples, delete_person, gallery_version, get_person
 from kiosk.store.gallery_writes import ADMIN_PANEL, COMMAND_LINE, Author
 
@@ -21,8 +21,8 @@ ADMIN = Author("front", COMMAND_LINE)
 
 
 @pytest.fixture
-def sessions(any_db_url):
-    sessions = open_database(any_db_url)
+def sessions(any_db_url, open_gallery):
+    sessions = open_gallery(any_db_url)
     with sessions.begin() as s:
         for seed, name in enumerate(["Ada", "Bob", "Zoë"]):
             v = np.random.default_rng(seed).normal(size=128).astype(np.float32)

@@ -12,15 +12,14 @@ from sqlalchemy import select
 from helpers import impatient, write_locked
 
 from kiosk.common.door_events import GRANTED, NewEvent
-from kiosk.store.db import AccessEvent, open_database, utc_now
+from kiosk.store.db import AccessEvent, utc_now
 from kiosk.store.event_spool import EventSpool, purge_person
 from kiosk.store.event_writer import BackgroundWriter, EventWriter
 from kiosk.vision.images import encode_jpeg
 from kiosk.store.gallery import NewSample, add_samples, delete_person
 
 
-def test_an_event_for_a_deleted_person_is_kept_by_name_and_the_rest_written(db_url):
-    sessions = open_database(db_url)
+def test_an_event_for_a_deleted_person_is_kept_by_name_and_the_rest_written(sessions):
     vector = np.ones(128, np.float32) / np.sqrt(128)
     with sessions.begin() as session:
         gone = add_samples(session, "Gone", [NewSample(vector, b"", 1.0)], "m").id
@@ -47,8 +46,8 @@ def names_in_log(sessions) -> list[str]:
         return [e.name for e in session.scalars(select(AccessEvent).order_by(AccessEvent.id))]
 
 
-def test_events_spooled_during_an_outage_survive_a_restart(db_url, tmp_path):
-    sessions = impatient(open_database(db_url))
+def test_events_spooled_during_an_outage_survive_a_restart(db_url, tmp_path, sessions):
+    sessions = impatient(sessions)
     spool = EventSpool(tmp_path / "events.spool.jsonl")
     jpeg = encode_jpeg(np.full((160, 160, 3), 128, np.uint8))
     writer = EventWriter(sessions, spool)
@@ -75,8 +74,8 @@ def test_a_torn_last_line_is_skipped_not_fatal(tmp_path):
     assert [e.name for e in spool.load()] == ["kept"]
 
 
-def test_the_background_writer_never_makes_the_door_wait_for_a_locked_database(db_url):
-    sessions = open_database(db_url)                  # the kiosk's own 5 s busy_timeout
+def test_the_background_writer_never_makes_the_door_wait_for_a_locked_database(db_url, open_gallery):
+    sessions = open_gallery(db_url)                   # the kiosk's own 5 s busy_timeout
     writer = BackgroundWriter(EventWriter(sessions))
     try:
         with write_locked(db_url):
@@ -91,11 +90,11 @@ def test_the_background_writer_never_makes_the_door_wait_for_a_locked_database(d
     assert names_in_log(sessions) == [f"visitor {i}" for i in range(5)]
 
 
-def test_a_deleted_persons_spooled_crops_go_with_them(db_url, tmp_path):
+def test_a_deleted_persons_spooled_crops_go_with_them(db_url, tmp_path, sessions):
     """Deleting a person blanks the crops of their events still waiting in the
     spool files (this kiosk's and others' in the folder), and a writer that
     still holds such an event writes it without its crop."""
-    sessions = impatient(open_database(db_url))
+    sessions = impatient(sessions)
     jpeg = encode_jpeg(np.full((160, 160, 3), 77, np.uint8))
     vector = np.ones(128, np.float32) / np.sqrt(128)
     with sessions.begin() as session:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from kiosk.common.door_events import DENIED, GRANTED, NewEvent
 
 from kiosk.store.access_log import LogFilter, append_event, list_events, write_csv
-from kiosk.store.db import FaceSample, Person, open_database
+from kiosk.store.db import FaceSample, Person
 from kiosk.store.gallery import (GalleryError, NewSample, add_samples, delete_person, gallery_version,
                            list_people, load_matrix, person_name, rename_person)
 from kiosk.vision.matcher import GalleryIndex
@@ -30,8 +30,8 @@ def sample(seed: int) -> NewSample:
 
 
 @pytest.fixture
-def sessions(any_db_url):
-    return open_database(any_db_url)
+def sessions(any_db_url, open_gallery):
+    return open_gallery(any_db_url)
 
 
 def count(sessions, model) -> int:
@@ -238,7 +238,7 @@ def test_two_doors_enrolling_one_new_name_make_one_person(sessions):
         assert gallery_version(s) == 2
 
 
-def test_a_deleted_persons_face_crops_are_gone_from_the_sqlite_file(db_url, tmp_path):
+def test_a_deleted_persons_face_crops_are_gone_from_the_sqlite_file(db_url, tmp_path, open_gallery):
     """secure_delete zeroes the freed pages and erase_traces empties the
     write-ahead log, while the kiosk's connections stay open."""
     from kiosk.store.db import AccessEvent
@@ -246,7 +246,7 @@ def test_a_deleted_persons_face_crops_are_gone_from_the_sqlite_file(db_url, tmp_
     from kiosk.vision.images import encode_jpeg
     crop = encode_jpeg(np.random.default_rng(7).integers(0, 255, (160, 160, 3), dtype=np.uint8))
     snapshot = encode_jpeg(np.random.default_rng(8).integers(0, 255, (160, 160, 3), dtype=np.uint8))
-    sessions = open_database(db_url)
+    sessions = open_gallery(db_url)
     with sessions.begin() as s:
         ada = add_samples(s, "Ada", [NewSample(unit(1), crop, 0.9)], MODEL)
         add_samples(s, "Bob", [sample(2)], MODEL)

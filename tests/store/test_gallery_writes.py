@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from kiosk.store.db import AdminAction, open_database
+from kiosk.store.db import AdminAction
 from kiosk.store.gallery import GalleryError, NewSample, list_people
 from kiosk.store.gallery_writes import ADMIN_PANEL, COMMAND_LINE, Author, delete, enroll, rename
 
@@ -20,8 +20,8 @@ def sample(seed: int) -> NewSample:
 
 
 @pytest.fixture
-def sessions(any_db_url):
-    return open_database(any_db_url)
+def sessions(any_db_url, open_gallery):
+    return open_gallery(any_db_url)
 
 
 def audit(sessions) -> list[tuple[str, str, str]]:

@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from helpers import PROJECT_DIR
-from kiosk.store.db import AccessEvent, engine_of, open_database
+from kiosk.store.db import AccessEvent, engine_of
 from kiosk.store.event_spool import EventSpool
 
 LOGGER = Path(__file__).parents[1] / "door_logger.py"
@@ -113,8 +113,9 @@ def wait_until(condition, timeout: float, what: str) -> None:
 # --- eight doors at once --------------------------------------------------------------
 
 @pytest.mark.slow   # eight door processes at once, on both databases
-def test_eight_doors_logging_at_once_lose_and_duplicate_nothing(any_db_url, tmp_path, record_property):
-    sessions = open_database(any_db_url)            # the gallery exists before the doors start
+def test_eight_doors_logging_at_once_lose_and_duplicate_nothing(any_db_url, tmp_path, record_property,
+                                                               open_gallery):
+    sessions = open_gallery(any_db_url)            # the gallery exists before the doors start
     doors = [Door("burst", any_db_url, f"door-{n}", str(EVENTS_PER_DOOR), str(tmp_path / f"door-{n}.spool.jsonl"))
              for n in range(DOORS)]
     try:
@@ -145,7 +146,6 @@ def test_eight_doors_logging_at_once_lose_and_duplicate_nothing(any_db_url, tmp_
     assert per_door == {f"door-{n}": EVENTS_PER_DOOR for n in range(DOORS)}
     expected = Counter((f"door-{n}", f"door-{n}-{i:05d}") for n in range(DOORS) for i in range(EVENTS_PER_DOOR))
     assert logged(sessions) == expected             # each exactly once, under its own door
-    engine_of(sessions).dispose()
 
 
 # --- a PostgreSQL server of their own, for the outage tests ---------------------------
@@ -221,9 +221,9 @@ def outage(own_postgres):
 
 # --- a door through a database restart ------------------------------------------------
 
-def test_a_door_logging_through_a_postgres_restart_loses_and_duplicates_nothing(outage, tmp_path):
+def test_a_door_logging_through_a_postgres_restart_loses_and_duplicates_nothing(outage, tmp_path, open_gallery):
     url = outage.new_database()
-    sessions = open_database(url)
+    sessions = open_gallery(url)
     spool = EventSpool(tmp_path / "events-door-1.spool.jsonl")
     door = Door("steady", url, "door-1", str(spool.path), str(RATE), "a")
     try:
@@ -249,19 +249,18 @@ def test_a_door_logging_through_a_postgres_restart_loses_and_duplicates_nothing(
     assert (done["pending"], done["spool_left"], done["error"]) == (0, False, None)
     assert len(door.events) == done["done"]
     assert logged(sessions) == Counter(("door-1", name) for name in door.events)
-    engine_of(sessions).dispose()
 
 
 # --- a door restarted during the outage -----------------------------------------------
 
 @pytest.mark.parametrize("ending", ["closed", "killed"])
 def test_events_spooled_by_a_door_are_written_by_its_next_run_once_the_database_is_back(
-        outage, tmp_path, ending):
+        outage, tmp_path, ending, open_gallery):
     """closed: the kiosk is shut down during the outage (its writer spools what
     it could not write). killed: a power cut (SIGKILL) once its events reached
     the spool file."""
     url = outage.new_database()
-    sessions = open_database(url)
+    sessions = open_gallery(url)
     spool = EventSpool(tmp_path / "events-door-1.spool.jsonl")
     first = Door("steady", url, "door-1", str(spool.path), str(RATE), "first")
     second = None
@@ -305,4 +304,3 @@ def test_events_spooled_by_a_door_are_written_by_its_next_run_once_the_database_
             second.kill()
     assert (done["pending"], done["spool_left"], done["error"]) == (0, False, None)
     assert logged(sessions) == Counter(("door-1", name) for name in first.events + second.events)
-    engine_of(sessions).dispose()

@@ -101,7 +101,7 @@ def v1_gallery(any_db_url, tmp_path):
     return url, copied, "0001"
 
 
-def test_a_gallery_at_0001_is_refused_then_upgraded_without_losing_a_row(v1_gallery, kiosk):
+def test_a_gallery_at_0001_is_refused_then_upgraded_without_losing_a_row(v1_gallery, kiosk, open_gallery):
     url, before, revision = v1_gallery
     assert {name: len(r) for name, r in before.items()} == V1_COUNTS
     needs = f"gallery database at revision {revision}, this kiosk needs 0003: run `kiosk db upgrade`"
@@ -121,7 +121,7 @@ def test_a_gallery_at_0001_is_refused_then_upgraded_without_losing_a_row(v1_gall
     assert _utc(event[1]) == datetime(2026, 11, 20, 8, 15, 2, 250000, tzinfo=timezone.utc)
     assert secret[:4] == ("door-1", bytes(range(16)), bytes(range(32, 64)), 2)
 
-    sessions = open_database(url)
+    sessions = open_gallery(url)
     with sessions.begin() as s:
         assert [(p.name, p.samples) for p in list_people(s)] == [("Ada Lovelace", 2), ("Zoë", 1), ("胡歌", 1)]
         matrix = load_matrix(s, "facenet-keras-tflite")
@@ -146,9 +146,9 @@ def test_upgrading_a_sqlite_file_keeps_its_integrity_and_adds_the_new_indexes(tm
     conn.close()
 
 
-def test_db_current_prints_the_revision(any_db_url, kiosk):
+def test_db_current_prints_the_revision(any_db_url, kiosk, open_gallery):
     assert kiosk(any_db_url, "db", "current")[1] == "none (an empty database)\n"
-    open_database(any_db_url)
+    open_gallery(any_db_url)
     assert kiosk(any_db_url, "db", "current")[1] == f"{migrations.head()}\n"
     assert kiosk(any_db_url, "--json", "db", "current")[1] == '{"revision": "0003", "head": "0003"}\n'
 
@@ -238,14 +238,14 @@ def test_a_new_gallery_and_an_upgraded_one_have_one_schema(any_db_url, kiosk):
     assert migrated["gallery_state"]["checks"] == [("ck_gallery_state_one_row", "id = 1")]
 
 
-def test_gallery_state_holds_one_row(any_db_url):
-    sessions = open_database(any_db_url)
+def test_gallery_state_holds_one_row(any_db_url, open_gallery):
+    sessions = open_gallery(any_db_url)
     with pytest.raises(IntegrityError):
         with sessions.begin() as s:
             s.execute(text("INSERT INTO gallery_state (id, version) VALUES (2, 0)"))
 
 
-def test_migrations_go_down_and_up_again(any_db_url):
+def test_migrations_go_down_and_up_again(any_db_url, open_gallery):
     engine_of(open_database(any_db_url)).dispose()
     config = migrations.alembic_config(url=any_db_url)
     command.downgrade(config, "0001")
@@ -255,13 +255,13 @@ def test_migrations_go_down_and_up_again(any_db_url):
     command.downgrade(config, "base")
     assert set(schema(any_db_url)) == {"alembic_version"}
     assert migrations.upgrade(any_db_url).after == "0003"
-    open_database(any_db_url)
+    open_gallery(any_db_url)
 
 
 LOGGED = ["granted", "outside_hours", "anti_passback", "door_forced", "door_held", "remote_unlock"]
 
 
-def test_0003_goes_down_and_up_keeping_the_log(any_db_url):
+def test_0003_goes_down_and_up_keeping_the_log(any_db_url, open_gallery):
     """Down to 0002 the access rules' tables go, and the decisions 0002 cannot
     hold become codes of their own (never "denied", which is an unknown face
     there); up again, the rules' tables come back empty and the log reads as
@@ -298,7 +298,7 @@ def test_0003_goes_down_and_up_keeping_the_log(any_db_url):
         assert conn.execute(text("SELECT decision, name FROM access_event ORDER BY id")).all() == \
             [(d, "Ada") for d in LOGGED]
     engine.dispose()
-    with open_database(any_db_url).begin() as s:
+    with open_gallery(any_db_url).begin() as s:
         assert list_groups(s) == []
         assert append_event(s, NewEvent("outside_hours", None, "Ada", None, None, "door-1")).id == 7
 
@@ -363,13 +363,13 @@ def test_an_unreachable_server_is_one_line(kiosk):
     assert code == 1 and err.count("\n") == 1 and "Connection refused" in err
 
 
-def test_plain_postgresql_urls_mean_psycopg(pg_url):
+def test_plain_postgresql_urls_mean_psycopg(pg_url, open_gallery):
     assert database_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
     assert database_url("postgres://u@h/db").drivername == "postgresql+psycopg"
     assert database_url("sqlite:///g.db").drivername == "sqlite"
     plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
     assert plain.startswith("postgresql://")
-    with open_database(plain).begin() as s:
+    with open_gallery(plain).begin() as s:
         add_samples(s, "Ada", [NewSample(np.ones(128, np.float32), b"\xff\xd8", 0.9)], "m")
     assert migrations.current(plain) == "0003"
 

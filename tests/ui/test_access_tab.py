@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from sqlalchemy import select
 
 from kiosk.store import access_rules as rules
-from kiosk.store.db import AdminAction, open_database
+from kiosk.store.db import AdminAction
 from kiosk.store.gallery import NewSample, add_samples, gallery_version
 from ui.admin.access_tab import AccessTab
 
@@ -15,8 +15,8 @@ KIOSK = "front-door"
 
 
 @pytest.fixture
-def sessions(db_url):
-    sessions = open_database(db_url)
+def sessions(db_url, open_gallery):
+    sessions = open_gallery(db_url)
     with sessions.begin() as s:
         for seed, name in enumerate(["Ada", "Zoë"]):
             v = np.random.default_rng(seed).normal(size=128).astype(np.float32)

@@ -58,11 +58,11 @@ class FlakyCamera:
 
 
 @pytest.fixture
-def ctx(db_url, engine, model_dir) -> KioskContext:
+def ctx(db_url, engine, model_dir, kiosk_context) -> KioskContext:
     """A kiosk whose gallery has Barack Obama enrolled from his bundled portrait,
     with liveness OFF: the clips here are photos sliding in, which the check
     rightly refuses (test_with_liveness_on_a_photo_walking_in_is_not_let_in)."""
-    context = KioskContext(LIVENESS_OFF, db_url, model_dir, engine=engine)
+    context = kiosk_context(LIVENESS_OFF, db_url, model_dir, engine=engine)
     face = engine.faces(load_rgb(FACES / "obama.jpg"))[0]
     with context.sessions.begin() as session:
         add_samples(session, "Barack Obama", [sample_from_face(face, "obama.jpg")], engine.model_name)
