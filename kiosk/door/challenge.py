@@ -95,7 +95,7 @@ class Challenge:
         self._prompt_due = now + self._rng.uniform(*PROMPT_DELAY_S)
         self._settle_by = now + PROMPT_DELAY_S[1] + SETTLE_S
         self._prompted_at: float | None = None
-        self._baseline: tuple[float, np.ndarray] | None = None
+        self._baseline: tuple[float, np.ndarray, float] | None = None   # yaw, landmarks, face width
         self._onset: float | None = None     # since the prompt, when the (median) yaw passed ONSET_DEG
         self._raw_onset = False               # a frame's own yaw has passed ONSET_DEG
         self._held = 0
@@ -119,7 +119,7 @@ class Challenge:
         yaw = float(np.median(self._yaws))
         if self._prompted_at is None:
             if self._ready_for_prompt(now, yaw):
-                self._prompted_at, self._baseline = now, (yaw, points)
+                self._prompted_at, self._baseline = now, (yaw, points, face_width(points))
                 if self._front_yaw is None:
                     self._front_yaw = yaw
             elif now > self._settle_by:
@@ -138,7 +138,7 @@ class Challenge:
         return now >= self._prompt_due and steady and facing
 
     def _follow_turn(self, now: float, yaw: float, points: np.ndarray) -> None:
-        base_yaw, base_points = self._baseline
+        base_yaw, base_points, base_width = self._baseline
         sign = 1.0 if self.sides[self._step] == LEFT else -1.0
         towards, raw_towards = (yaw - base_yaw) * sign, (self._yaws[-1] - base_yaw) * sign
         since = now - self._prompted_at
@@ -156,7 +156,7 @@ class Challenge:
             return self._fail(FLAT_TURN if self._turned_flat else NO_TURN)
         miss = nose_miss(base_points, points)
         turned = towards >= TURN_DEG
-        like_a_head = miss is not None and miss >= TURN_MISS and face_width(points) >= SQUEEZE_MIN * face_width(base_points)
+        like_a_head = miss is not None and miss >= TURN_MISS and face_width(points) >= SQUEEZE_MIN * base_width
         self._turned_flat |= turned and not like_a_head
         self._held = self._held + 1 if turned and like_a_head else 0
         if self._held >= HOLD_FRAMES:
