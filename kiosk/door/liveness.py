@@ -23,6 +23,7 @@ a tune set and reported on others (README "Liveness").
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -80,6 +81,20 @@ SPOOF_SHARE = 0.25
 # turn instead (1 of the street's 7 walkers).
 JUDGED_YAW = 30.0
 SQUEEZE_MIN = 0.75
+# Two more limits, set on 1,200 tune attacks (12 taken for live without
+# them, 2 with them) and kept clear of real faces:
+# - A frame's width over the cosine of its yaw is the width the face would
+#   have facing the camera. Of 1,549 real faces (LFW calibration photos),
+#   4 are below FRONTAL_WIDTH_MIN; a print turned far, its face still
+#   frontal, is (MTCNN keeps its nose in the middle of a squeezed face), even
+#   when the track has never seen it wider.
+# - MTCNN's landmarks on a print sometimes flip between two placements from
+#   one frame to the next, a yaw jump no head makes while walking in (over
+#   JUMP_DEG in a frame of JUMP_FRAME_S): pairs across such a jump are not
+#   judged.
+FRONTAL_WIDTH_MIN = 0.78
+JUMP_DEG = 15.0
+JUMP_FRAME_S = 0.08
 
 
 def nose_miss(reference: np.ndarray, current: np.ndarray) -> float | None:
@@ -122,12 +137,17 @@ def face_width(points: np.ndarray) -> float:
 
 
 class _Seen(NamedTuple):
-    """One frame of a track: its landmarks, and their width and |yaw| (found once, not once a pair)."""
+    """One frame of a track: its landmarks, their width and yaw (found once, not once a pair)."""
 
     time: float
     points: np.ndarray
     width: float
     yaw: float
+
+    @property
+    def frontal_width(self) -> float:
+        """The width this face would have facing the camera, were it a head."""
+        return self.width / math.cos(math.radians(min(abs(self.yaw), 60.0)))
 
 
 @dataclass(frozen=True)
@@ -156,6 +176,7 @@ class TrackLiveness:
 
     def __init__(self):
         self._history: deque[_Seen] = deque()
+        self._jumps: deque[float] = deque()     # times of frames whose yaw jumped from the one before
         self._widest = 0.0
         self._misses: deque[float] = deque(maxlen=MEDIAN_PAIRS)
         self._pairs = self._flat_moving = 0
@@ -163,10 +184,14 @@ class TrackLiveness:
 
     def add(self, now: float, landmarks) -> Evidence:
         points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
-        current = _Seen(now, points, face_width(points), abs(landmark_angles(points)[0]))
+        current = _Seen(now, points, face_width(points), landmark_angles(points)[0])
+        if self._history and self._jumped(self._history[-1], current):
+            self._jumps.append(now)
         reference = None
         while self._history and now - self._history[0].time > HISTORY_S:
             self._history.popleft()
+        while self._jumps and now - self._jumps[0] > HISTORY_S:
+            self._jumps.popleft()
         for seen in self._history:   # the latest frame at least PAIR_GAP_S old
             if now - seen.time >= PAIR_GAP_S:
                 reference = seen
@@ -183,9 +208,18 @@ class TrackLiveness:
         return self.evidence()
 
     def _judged(self, reference: _Seen, current: _Seen) -> bool:
-        """A pair whose frames are neither squeezed, and one of them close enough to frontal."""
+        """A pair whose frames are neither squeezed nor narrower than a real
+        face, one of them close enough to frontal, and no jump between them."""
         squeezed = min(reference.width, current.width) < SQUEEZE_MIN * self._widest
-        return not squeezed and min(reference.yaw, current.yaw) <= JUDGED_YAW
+        narrow = min(reference.frontal_width, current.frontal_width) < FRONTAL_WIDTH_MIN
+        jumped = any(reference.time < jump <= current.time for jump in self._jumps)
+        return (not squeezed and not narrow and not jumped
+                and min(abs(reference.yaw), abs(current.yaw)) <= JUDGED_YAW)
+
+    @staticmethod
+    def _jumped(previous: _Seen, current: _Seen) -> bool:
+        frames = max(1.0, (current.time - previous.time) / JUMP_FRAME_S)
+        return abs(current.yaw - previous.yaw) > JUMP_DEG * frames
 
     def _judge(self) -> str:
         if self._live_pairs() >= LIVE_PAIRS:

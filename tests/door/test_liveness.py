@@ -103,6 +103,35 @@ def test_depth_is_not_judged_on_a_face_squeezed_like_a_print_turned_far():
     assert verdict_of([(i / FPS, print_at(i / FPS)) for i in range(int(3 * FPS))]) == UNPROVEN
 
 
+def test_depth_is_not_judged_on_a_face_narrower_than_any_real_one():
+    """A print held turned 45-55 degrees, never facing the camera (so the
+    track has never seen it wider), its face frontal in the picture and its
+    nose landmark drifting as if it had depth: narrower than a real face
+    facing that way can be, it proves nothing."""
+    def print_at(t):
+        turn = 50 + 5 * math.sin(2 * math.pi * 0.5 * t)
+        points = seen(PICTURE, turn)
+        points[2] = seen(HEAD, 20 * math.sin(2 * math.pi * 0.5 * t))[2] - seen(HEAD)[2] + points[2]
+        return points
+    assert verdict_of([(i / FPS, print_at(i / FPS)) for i in range(int(3 * FPS))]) == UNPROVEN
+
+
+def test_depth_is_not_judged_across_a_jump_of_the_landmarks():
+    """A print whose nose landmark flips between two placements (as MTCNN's
+    sometimes does) every few frames: no head turns 20 degrees in a frame
+    and back, so those pairs prove nothing (a head turning as far, in its
+    own time, is live: test_a_head_looking_about_is_live...)."""
+    def flipping(frames_a_side):
+        sequence = []
+        for i in range(int(3 * FPS)):
+            points = seen(PICTURE, 5 * math.sin(i / FPS))
+            if (i // frames_a_side) % 2:
+                points[2] += (seen(HEAD, 20)[2] - seen(HEAD)[2])
+            sequence.append((i / FPS, points))
+        return sequence
+    assert verdict_of(flipping(4)) == UNPROVEN
+
+
 def test_a_still_face_proves_nothing_either_way():
     assert verdict_of([(i / FPS, seen(HEAD)) for i in range(40)]) == UNPROVEN
 
@@ -166,9 +195,11 @@ def test_an_unknown_liveness_mode_is_refused():
 
 # ---- synthetic attacks from real photos, through the real detector ----------------
 
-# 90_000 was retired (2026-12-01): a print swept 25-65 degrees from it was
-# accepted while the judged-pair limits were being set, so it is no longer held out.
-REPORT_SEED = 95_000
+# Retired report sets (2026-12-01), no longer held out: 90_000 (a print swept
+# 25-65 degrees was accepted while the squeeze and yaw limits were set) and
+# 95_000 (its one accepted handheld print was studied while the frontal-width
+# and jump limits were set).
+REPORT_SEED = 100_000
 
 
 def report_photos(celebrities):
@@ -193,7 +224,8 @@ def assert_no_attack_accepted(engine, photos, count: int):
         print(kind, dict(verdicts))     # README "Liveness" quotes the 150-a-type run
         accepted[kind] = verdicts[LIVE]
         # the faces were found and compared: zero accepted is not zero looked at
-        assert np.median([e.pairs for e in evidence]) >= 20, kind
+        # (a fake turn keeps ~20 pairs: its widest-turned frames are not judged)
+        assert np.median([e.pairs for e in evidence]) >= 10, kind
     assert not any(accepted.values()), accepted
 
 
@@ -204,8 +236,6 @@ def test_flat_attacks_are_never_live(engine, celebrities, count):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="1 of 150 handheld prints was taken for live (seeds 95000+, 2026-12-01): "
-                          "issue 15's 0 in 150 is not met by the passive check", strict=True)
 def test_150_flat_attacks_of_each_type_are_never_live(engine, celebrities):
     """Zero of 150 bounds each type's APCER below 2% (3/N at 95%)."""
     assert_no_attack_accepted(engine, report_photos(celebrities), 150)
