@@ -339,7 +339,8 @@ def _liveness_text(result: dict) -> str:
     live = result["live"]
     if live["visits"]:
         lines.append(f"live: {live['refused']} of {live['visits']} visits refused (BPCER {live['bpcer']:.1%}), "
-                     f"median {live['median_seconds_to_pass']} s to pass")
+                     f"median {live['median_seconds_to_pass']} s to pass, "
+                     f"{live['median_seconds_after_greeting']} s after it would have been greeted")
     return "\n".join(lines)
 
 
