@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from kiosk.common.door_events import DENIED, GRANTED, SPOOF
-from kiosk.door.challenge import PASSED, RUNNING, Challenge
+from kiosk.door.challenge import FAILED, PASSED, RUNNING, Challenge
 from kiosk.door.liveness import (CHALLENGE, LIVE, MODES, OFF, PASSIVE, SPOOF as LOOKS_FLAT, UNPROVEN, Evidence,
                                  TrackLiveness)
 from kiosk.door.spoof_cues import REASONS as CUE_REASONS, CueScores, TrackCues
@@ -72,7 +72,7 @@ class TrackView:
     """A face's track this frame, as the window and `kiosk replay` see it."""
 
     track_id: int
-    liveness: Evidence        # what the passive check has seen
+    liveness: Evidence        # what the passive check has seen in the frames voting as this one did
     prompt: str | None = None  # what the door asks of this visitor now (a challenge); None: nothing
     cue: str | None = None     # the screen or print cue that fired on this track (it is refused if recognised)
 
@@ -87,7 +87,10 @@ class _Track:
     granted: bool = False
     denied: bool = False
     spoofed: bool = False     # refused for liveness for good: no more decisions
-    liveness: TrackLiveness = field(default_factory=TrackLiveness)
+    # The passive check's evidence, kept apart per person the track's frames
+    # voted for (None: nobody): a person is shown live only by frames that are
+    # theirs, not by a stranger's head that was followed in the same place.
+    evidence: dict[int | None, TrackLiveness] = field(default_factory=dict)
     cues: TrackCues = field(default_factory=TrackCues)
     recognised_at: float | None = None     # first frame whose template and votes named someone
     challenge: Challenge | None = None
@@ -97,6 +100,10 @@ class _Track:
     cues_cleared_at: float = float("-inf")   # the retry_at whose pause ended with the cues forgotten
     retry_at: float = float("-inf")
     refusal: str | None = None             # why liveness refused it, for the SPOOF decision
+
+    def liveness(self, person_id: int | None) -> TrackLiveness:
+        """What the frames voting for this person have shown."""
+        return self.evidence.setdefault(person_id, TrackLiveness())
 
     def fused(self) -> np.ndarray:
         weights = np.array([q for q, _ in self.faces], np.float32)
@@ -141,7 +148,10 @@ class DoorDecider:
       RETRY_PAUSE_S, MAX_CHALLENGES times a track. A track on which a screen or
       print cue fired (kiosk.door.spoof_cues) is refused as SPOOF with the
       cue's reason, whatever the passive check or a challenge said: the cues
-      only ever refuse.
+      only ever refuse. Liveness is the person's, not the place's: only the
+      frames that vote for a person show them live or answer their
+      challenge, so a stranger who looked about, or turned when asked,
+      proves nothing for the member's photo shown in the same place.
     - Access rules (kiosk.door.access_rules), when given: a person recognised
       and live, outside the cooldown, is refused once a track as OUTSIDE_HOURS
       or ANTI_PASSBACK instead of granted when the rules say so.
@@ -190,18 +200,20 @@ class DoorDecider:
             if track.faces and float(sighting.embedding @ track.fused()) < 1.0 - self.same_face:
                 track = self._new_track(now, sighting.box, replacing=track)
             close = sighting.match.distance <= self.same_face
-            track.votes.append(sighting.match.best_person_id if close else None)
+            vote = sighting.match.best_person_id if close else None
+            track.votes.append(vote)
             track.faces.append((max(sighting.quality, 1e-3), sighting.embedding))
             if sighting.landmarks is not None:
-                track.liveness.add(now, sighting.landmarks)
-                if track.challenge is not None:
+                track.liveness(vote).add(now, sighting.landmarks)
+                # The turn must be made by the person asked, not by someone in their place.
+                if track.challenge is not None and vote == track.challenged_person:
                     track.challenge.add(now, sighting.landmarks)
             if sighting.cues is not None:
                 track.cues.add(sighting.cues)
             decision = self._decide(now, track, index)
             if decision:
                 decisions.append(decision)
-            self.frame_tracks[index] = TrackView(track.id, track.liveness.evidence(),
+            self.frame_tracks[index] = TrackView(track.id, track.liveness(vote).evidence(),
                                                  track.challenge.prompt if track.challenge else None,
                                                  track.cues.refusal)
         return decisions
@@ -263,7 +275,7 @@ class DoorDecider:
     def _liveness_shown(self, now: float, track: _Track, person_id: int) -> str:
         """LIVE, UNPROVEN (wait) or SPOOF (track.refusal says why) for a
         recognised track; starts and judges its challenge."""
-        if track.liveness.verdict == LOOKS_FLAT:
+        if track.liveness(person_id).verdict == LOOKS_FLAT:
             track.spoofed, track.refusal = True, FLAT_PICTURE
             return LOOKS_FLAT
         if now < track.retry_at:
@@ -278,7 +290,7 @@ class DoorDecider:
             track.cue_refused = True
             track.challenge = None
             return self._refused(now, track, CUE_REASONS[track.cues.refusal])
-        if self.liveness == PASSIVE and track.liveness.verdict == LIVE and not track.cue_refused:
+        if self.liveness == PASSIVE and track.liveness(person_id).verdict == LIVE and not track.cue_refused:
             return LIVE
         if track.recognised_at is None:
             track.recognised_at = now
@@ -289,12 +301,14 @@ class DoorDecider:
                 track.challenge = Challenge(now, self.rng, steps=2 if self.liveness == CHALLENGE else 1)
                 track.challenged_person = person_id
             return UNPROVEN
-        if challenge.state == RUNNING:
+        same_person = person_id == track.challenged_person
+        if challenge.state == RUNNING and same_person:
             return UNPROVEN
         track.challenge = None
-        if challenge.state == PASSED and person_id == track.challenged_person:
+        if challenge.state == PASSED and same_person:
             return LIVE
-        return self._refused(now, track, challenge.reason if challenge.state != PASSED else ANOTHER_FACE)
+        # Someone else is named now: their frames never reached this challenge, so it cannot end by itself.
+        return self._refused(now, track, challenge.reason if challenge.state == FAILED else ANOTHER_FACE)
 
     def _refused(self, now: float, track: _Track, reason: str) -> str:
         """A failed attempt (a challenge, or a cue): SPOOF with its reason; the

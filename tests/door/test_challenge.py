@@ -241,6 +241,33 @@ def test_someone_else_after_the_turn_is_not_let_in():
     assert GRANTED not in [kind for _, kind, _ in decisions]
 
 
+def test_a_turn_made_by_a_stranger_in_the_members_place_is_no_answer():
+    """Ada's photo is asked to turn; a screen in its place morphs into a
+    stranger (a small step a frame, so the door follows it as one face) who makes
+    the turn; then it morphs back to Ada's photo. The stranger's frames vote
+    for nobody, so the challenge never hears them: no turn was seen (it was
+    granted before the challenge heard only the frames voting for Ada)."""
+    stranger, steps = AXES[2], 14
+    head, asked = Visitor(reaction=1.3), []
+    def stranger_share(t):   # 0: Ada's photo, 1: the stranger
+        if not asked:
+            return 0.0
+        since = (t - asked[0]) * FPS
+        back = (t - asked[0] - 2.6) * FPS
+        return min(1.0, max(0.0, since / steps)) - min(1.0, max(0.0, back / steps))
+    def visitor(t, prompt):
+        if head_turns.asked_side(prompt) and not asked:
+            asked.append(t)
+        turning = head(t, prompt)   # from the prompt on, seen once the screen shows the stranger
+        return turning if stranger_share(t) == 1.0 else seen(PICTURE)
+    def embedding_at(t):
+        v = (1 - stranger_share(t)) * AXES[0] + stranger_share(t) * stranger
+        return v / np.linalg.norm(v)
+    decisions, _ = door_run(visitor, embedding_at=embedding_at, seconds=8.0)
+    assert asked and (SPOOF, ch.NO_TURN) in [(kind, reason) for _, kind, reason in decisions]
+    assert GRANTED not in [kind for _, kind, _ in decisions]
+
+
 # ---- closed loop through the real detector ----------------------------------------
 
 # 70_000 was retired (2026-12-01): its one print that passed was studied to

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import attack_clips
-from kiosk.common.door_events import GRANTED, SPOOF
+from kiosk.common.door_events import DENIED, GRANTED, SPOOF
 from kiosk.door.decisions import DoorDecider, Sighting
 from kiosk.vision.matcher import GalleryMatrix
 from kiosk.door.liveness import (LIVE, OFF, SPOOF as LOOKS_FLAT, UNPROVEN, TrackLiveness, nose_miss,
@@ -153,15 +153,17 @@ SAME_FACE = 0.5   # the 1:1 same-person threshold's order of magnitude (as the r
 BOX = (280.0, 200.0, 80.0, 80.0)
 
 
-def door_run(sequence, liveness: str = "passive") -> list:
-    """Ada's face (a perfect match) on the given landmarks, frame after frame."""
+def door_run(sequence, liveness: str = "passive", embedding_at=lambda t: AXES[0]) -> list:
+    """Ada's face (a perfect match) on the given landmarks, frame after frame;
+    or whose embedding_at(t) it is."""
     door = DoorDecider(lambda e: INDEX.match(e[None], 0.3, 0.05)[0], SAME_FACE, liveness=liveness,
                        rng=random.Random(0))
-    match = INDEX.match(AXES[:1], 0.3, 0.05)[0]
     decisions = []
     for t, points in sequence:
+        embedding = embedding_at(t)
+        match = INDEX.match(embedding[None], 0.3, 0.05)[0]
         decisions += [(round(t, 2), d.type, d.name)
-                      for d in door.update(t, [Sighting(BOX, match, AXES[0], 1.0, tuple(map(tuple, points)))])]
+                      for d in door.update(t, [Sighting(BOX, match, embedding, 1.0, tuple(map(tuple, points)))])]
     return decisions
 
 
@@ -181,6 +183,24 @@ def test_a_recognised_still_face_is_never_granted():
     refused when it does not."""
     assert door_run([(i / FPS, seen(HEAD)) for i in range(20)]) == []
     assert {kind for _, kind, _ in door_run([(i / FPS, seen(HEAD)) for i in range(60)])} == {SPOOF}
+
+
+def test_a_stranger_who_looked_about_proves_nothing_for_a_members_photo_in_their_place():
+    """A stranger looks about (a live head, never close to Ada), then a screen
+    in the same place morphs from the stranger's face into Ada's photo, a
+    step at a time so the door follows it as one face, and holds it still.
+    The head was live; it was not Ada's (it was granted before liveness was
+    kept per person the frames vote for)."""
+    stranger, steps = AXES[1], 12
+    def embedding_at(t):
+        blend = min(1.0, max(0.0, (t - 2.0) * FPS / steps))
+        v = (1 - blend) * stranger + blend * AXES[0]
+        return v / np.linalg.norm(v)
+    looking_about = head_turn(HEAD, seconds=2.0)
+    still_photo = [(2.0 + i / FPS, seen(PICTURE)) for i in range(int(2.5 * FPS))]
+    decisions = door_run(looking_about + still_photo, embedding_at=embedding_at)
+    assert (DENIED, None) in [(kind, name) for _, kind, name in decisions]   # the stranger, first
+    assert GRANTED not in [kind for _, kind, _ in decisions]
 
 
 def test_with_liveness_off_the_picture_is_granted():
